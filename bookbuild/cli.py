@@ -1,0 +1,132 @@
+"""Command line: ``python3 build.py [command] [--lang en,ja] [--keep-going] [--root DIR]``."""
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import config as config_mod, library, translations
+from .cache import Cache
+from .errors import BuildError
+from .languages import SOURCE
+from .pipeline import Build
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ['all', 'html', 'pdf', 'execute', 'lib', 'check', 'test', 'cache', 'translated']
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog='build.py', description='Build the book: every edition as a website, '
+                                'a PDF and notebooks.')
+    p.add_argument('command', nargs='?', default='all', choices=COMMANDS,
+                   help='all (default): check, execute, HTML, PDF, publish; html|pdf: only that output; '
+                   'execute: run code into the cache; lib: regenerate d2l/mxnet.py (--check: verify); '
+                   'check: references and translation status; test: the test suite; '
+                   'cache list|clear; translated FILE...: record translations as following English')
+    p.add_argument('args', nargs='*', help='arguments of cache/translated/test')
+    p.add_argument('--lang', help='comma-separated languages (default: all in config.ini)')
+    p.add_argument('--keep-going', action='store_true', help='report every problem, then exit non-zero')
+    p.add_argument('--root', default=str(ROOT), help='book tree to build (default: this repository)')
+    p.add_argument('--check', action='store_true', help='lib: fail when d2l/mxnet.py is out of date')
+    return p.parse_known_args(argv)
+
+
+def main(argv=None):
+    args, extra = parse(sys.argv[1:] if argv is None else argv)
+    start = time.time()
+    try:
+        code = run(args, extra)
+    except BuildError as e:
+        print(f'\nbuild failed with {len(e.problems)} problem(s):', file=sys.stderr)
+        for p in e.problems:
+            print(f'  {p}', file=sys.stderr)
+        print('the published site was left as it was.', file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        print('\ninterrupted; the published site was left as it was.', file=sys.stderr)
+        code = 130
+    if args.command not in ('test', 'cache', 'translated'):
+        print(f'done in {time.time() - start:.1f}s' if code == 0 else f'failed after {time.time() - start:.1f}s')
+    sys.exit(code)
+
+
+def run(args, extra):
+    root = Path(args.root).resolve()
+    if args.command == 'test':
+        return subprocess.call([sys.executable, '-m', 'pytest', str(ROOT / 'tests')] + args.args + extra,
+                               cwd=ROOT)
+    if extra:
+        raise SystemExit(f'error: unrecognized arguments: {" ".join(extra)}')
+    if args.command == 'lib':
+        config = config_mod.load(root)
+        src, target = config.chapters(SOURCE), root / 'd2l' / 'mxnet.py'
+        if args.check:
+            library.check(src, target)
+            print(f'{target.relative_to(root)} is up to date')
+        else:
+            print(('regenerated ' if library.write(src, target) else 'unchanged ') + str(target.relative_to(root)))
+        return 0
+    if args.command == 'cache':
+        return cache_command(root, args.args)
+    if args.command == 'translated':
+        return translated_command(root, args)
+    build = Build(root, args.lang, args.keep_going)
+    if args.command == 'check':
+        build.load()
+        build.problems.raise_if_any()
+        return print_translation_status(build)
+    if args.command == 'execute':
+        build.run(execute_only=True)
+    else:
+        site = build.run(html=args.command in ('all', 'html'), pdf=args.command in ('all', 'pdf'))
+        print(f'site: {site}')
+    print(build.summary())
+    return 0
+
+
+def print_translation_status(build):
+    print('references, labels, citations, images and code of every edition: ok')
+    for lang in build.langs:
+        if lang == SOURCE:
+            continue
+        s = translations.status(build.config, lang)
+        print(f'{lang}: {len(s["missing"])} missing, {len(s["stale"])} stale, {len(s["orphan"])} orphan')
+        for kind in ('missing', 'stale'):
+            for rel in s[kind]:
+                print(f'  {kind}: chapters/{lang}/{rel}')
+    return 0
+
+
+def cache_command(root, args):
+    config = config_mod.load(root)
+    cache = Cache(config.build_dir / 'cache')
+    if args[:1] == ['clear']:
+        cache.clear()
+        print('cache cleared')
+        return 0
+    if args[:1] not in ([], ['list']):
+        raise SystemExit('usage: build.py cache [list|clear]')
+    entries = cache.entries()
+    for e in entries:
+        print(f'{e.key[:16]}  {e.seconds:7.1f}s  {time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created))}  {e.source}')
+    print(f'{len(entries)} entries' + (f'; dropped {len(cache.dropped)} corrupt' if cache.dropped else ''))
+    return 0
+
+
+def translated_command(root, args):
+    """Record that the given translated files follow the current English text."""
+    config = config_mod.load(root)
+    if not args.lang:
+        raise SystemExit('usage: build.py translated --lang ja [chapters/ja/x/y.md ...] (no files: all present)')
+    lock = translations.Lock(root / translations.LOCK_NAME)
+    for lang in args.lang.split(','):
+        tr_dir, en_dir = config.chapters(lang), config.chapters(SOURCE)
+        files = [Path(f).resolve() for f in args.args] or sorted(tr_dir.rglob('*.md'))
+        for f in files:
+            rel = f.relative_to(tr_dir.resolve()).as_posix() if f.is_absolute() else f
+            if not (en_dir / rel).is_file():
+                raise SystemExit(f'error: {f} has no English source {en_dir / rel}')
+            lock.record(lang, rel, en_dir / rel)
+            print(f'{lang}: {rel} follows the current English text')
+    lock.save()
+    return 0

@@ -1,0 +1,97 @@
+"""Read a book's ``config.ini``: a few required keys, defaults for everything else."""
+import configparser
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BuildError, Problem
+from .languages import LANGUAGES, SOURCE
+
+REQUIRED = {'project': ['name', 'title', 'author', 'release'], 'build': ['languages']}
+
+
+@dataclass
+class BookConfig:
+    root: Path
+    name: str
+    title: str
+    author: str
+    release: str
+    languages: list
+    bibfile: Path
+    timeout: int = 600
+    workers: int = 0
+    titles: dict = field(default_factory=dict)     # per-language book title
+    authors: dict = field(default_factory=dict)    # per-language author line
+    colab_url: str = ''      # template with {lang} and {path}
+    discuss_url: str = ''    # template with {lang} and {path}
+    source_url: str = ''
+
+    @property
+    def build_dir(self):
+        return self.root / '_build'
+
+    def chapters(self, lang):
+        return self.root / 'chapters' / lang
+
+    def title_for(self, lang):
+        return self.titles.get(lang, self.title)
+
+    def author_for(self, lang):
+        return self.authors.get(lang, self.author)
+
+
+def _line_of(path, section, key=None):
+    """The line of ``[section]`` (or of ``key`` inside it) in an ini file, 1 if absent."""
+    current, line_no = None, 1
+    for i, line in enumerate(Path(path).read_text(encoding='utf-8').splitlines(), 1):
+        s = line.strip()
+        if s.startswith('[') and s.endswith(']'):
+            current = s[1:-1].strip()
+            if key is None and current == section:
+                return i
+            line_no = i if current == section else line_no
+        elif current == section and key and s.split('=')[0].strip() == key:
+            return i
+    return line_no
+
+
+def load(root):
+    """Load and validate ``root/config.ini``."""
+    root = Path(root).resolve()
+    path = root / 'config.ini'
+    if not path.is_file():
+        raise BuildError(Problem(path, 1, 'config.ini not found', 'every book needs one at its root'))
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text(encoding='utf-8'), source=str(path))
+    except (configparser.Error, UnicodeDecodeError) as e:
+        raise BuildError(Problem(path, getattr(e, 'lineno', 1) or 1, f'config.ini does not parse: {e}')) from None
+    for section, keys in REQUIRED.items():
+        for key in keys:
+            if not parser.get(section, key, fallback='').strip():
+                raise BuildError(Problem(path, _line_of(path, section, key),
+                                         f'missing required key "{key}" in [{section}]'))
+    languages = [l.strip() for l in parser['build']['languages'].split(',') if l.strip()]
+    for lang in languages:
+        if lang not in LANGUAGES:
+            raise BuildError(Problem(path, _line_of(path, 'build', 'languages'),
+                                     f'unknown language "{lang}"',
+                                     'supported: ' + ', '.join(LANGUAGES)))
+    if SOURCE not in languages:
+        raise BuildError(Problem(path, _line_of(path, 'build', 'languages'),
+                                 f'the source language "{SOURCE}" must be built'))
+    build = parser['build']
+    project = parser['project']
+    html = parser['html'] if parser.has_section('html') else {}
+    titles = {l: parser[l]['title'] for l in languages if parser.has_section(l) and 'title' in parser[l]}
+    authors = {l: parser[l]['author'] for l in languages if parser.has_section(l) and 'author' in parser[l]}
+    return BookConfig(
+        root=root, name=project['name'], title=project['title'], author=project['author'],
+        release=project['release'], languages=languages,
+        bibfile=root / build.get('bibfile', 'references.bib'),
+        timeout=int(build.get('timeout', '600')),
+        workers=int(os.environ.get('BOOK_WORKERS', build.get('workers', '0'))),
+        titles=titles, authors=authors,
+        colab_url=html.get('colab_url', ''), discuss_url=html.get('discuss_url', ''),
+        source_url=html.get('source_url', ''))

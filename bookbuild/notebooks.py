@@ -1,0 +1,55 @@
+"""Turn section Markdown into Jupyter notebooks, and compare code across editions."""
+import io
+import re
+import tokenize
+
+import nbformat
+
+from .markdown import read_cells
+
+RESOURCE_HINT = re.compile(r'<!--\s*resources:\s*(?P<spec>[^>]*?)\s*-->')
+SKIP_TOKENS = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER)
+
+
+def code_signature(source):
+    """The code of a cell with comments and layout-only whitespace removed.
+
+    Two cells with the same signature run the same program; translations may
+    change comments freely.
+    """
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(source + '\n').readline)
+        return ' '.join(f'{t.type}:{t.string}' for t in tokens if t.type not in SKIP_TOKENS)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return source.strip()
+
+
+def resource_hint(cells):
+    """``<!-- resources: gpus=1 -->`` in a section's prose, as a dict of ints."""
+    for cell in cells:
+        if cell.kind == 'markdown':
+            match = RESOURCE_HINT.search(cell.source)
+            if match:
+                pairs = (item.split('=') for item in match['spec'].split(',') if '=' in item)
+                return {k.strip(): int(v) for k, v in pairs}
+    return {}
+
+
+def to_notebook(cells):
+    """A notebook whose cells keep their Markdown line in ``metadata.md_line``."""
+    nb_cells = []
+    for cell in cells:
+        make = nbformat.v4.new_code_cell if cell.kind == 'code' else nbformat.v4.new_markdown_cell
+        nb_cell = make(cell.source)
+        nb_cell.metadata['md_line'] = cell.line
+        nb_cells.append(nb_cell)
+    nb = nbformat.v4.new_notebook(cells=nb_cells)
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nb.metadata['language_info'] = {'name': 'python'}
+    return nb
+
+
+def read_notebook(path):
+    """Read a section and return (cells, notebook)."""
+    cells = read_cells(path)
+    return cells, to_notebook(cells)

@@ -1,0 +1,86 @@
+"""Sphinx extension with the book's per-language settings and page furniture.
+
+conf.py (written by d2lbook) sets ``d2l_language``, ``d2l_languages`` and
+``d2l_links``; everything else is derived here instead of by editing conf.py text.
+"""
+import html
+import posixpath
+
+from .languages import LANGUAGES
+
+LATIN_FONTS = r'''
+\setmainfont{Latin Modern Roman}
+\setsansfont{Latin Modern Sans}
+\setmonofont{DejaVu Sans Mono}[Scale=0.82]
+'''
+
+
+def _cjk_fonts(suffix):
+    return (r'\usepackage{fontspec}' '\n' r'\usepackage{xeCJK}' '\n'
+            rf'\setCJKmainfont{{Noto Serif CJK {suffix}}}' '\n'
+            rf'\setCJKsansfont{{Noto Sans CJK {suffix}}}' '\n'
+            rf'\setCJKmonofont{{Noto Sans Mono CJK {suffix}}}' '\n')
+
+
+def on_config_inited(app, config):
+    lang = LANGUAGES[config.d2l_language]
+    config.numfig_secnum_depth = 1      # Fig. 2.3 in HTML, as in the PDF
+    config.latex_docclass = {'manual': 'report', 'howto': 'article'}
+    elements = dict(config.latex_elements)
+    elements['fontpkg'] = LATIN_FONTS
+    # d2lbook loads natbib for author-year citations, which Sphinx's bibliography
+    # environment does not provide; numeric citations work with it.
+    elements['preamble'] = elements.get('preamble', '').replace(
+        r'\usepackage{natbib}', r'\usepackage[numbers]{natbib}')
+    if lang.cjk_font:
+        elements.update(polyglossia='', babel='', fontenc=_cjk_fonts(lang.cjk_font),
+                        fvset=r'\fvset{fontsize=\small,formatcom=\xeCJKVerbAddon}')
+    elements['preamble'] += '\n' + (r'\AtBeginDocument{\renewcommand{\bibname}{%s}'
+                                    r'\renewcommand{\contentsname}{%s}}' % (lang.references, lang.contents))
+    config.latex_elements = elements
+    if lang.date_format:
+        config.today_fmt = lang.date_format
+
+
+def _relative(pagename, target):
+    """Link from the page ``pagename`` to ``target`` (both relative to the language root)."""
+    depth = pagename.count('/')
+    return posixpath.join(*(['..'] * depth + [target])) if depth else target
+
+
+def on_page_context(app, pagename, templatename, context, doctree):
+    cfg = app.config
+    here = cfg.d2l_language
+    links = cfg.d2l_links
+    items = []
+    for code in cfg.d2l_languages:
+        url = _relative(pagename, f'../{code}/{pagename}.html')
+        name = html.escape(LANGUAGES[code].name)
+        cls = ' class="d2l-current"' if code == here else ''
+        items.append(f'<a href="{url}" hreflang="{code}" lang="{code}"{cls}>{name}</a>')
+    extras = []
+    if doctree is not None and pagename != 'index':
+        extras.append(f'<a class="d2l-notebook" href="{_relative(pagename, "notebooks/" + pagename + ".ipynb")}" download>'
+                      f'{html.escape(links["notebook_label"])}</a>')
+        for key in ('colab', 'discuss'):
+            template = links.get(key)
+            if template:
+                url = template.format(lang=here, path=pagename)
+                extras.append(f'<a class="d2l-{key}" href="{html.escape(url)}">{html.escape(links[key + "_label"])}</a>')
+    extras.append(f'<a class="d2l-pdf" href="{_relative(pagename, links["pdf"])}">PDF</a>')
+    bar = ('<nav class="d2l-bar"><span class="d2l-langs">' + ' · '.join(items) + '</span>'
+           '<span class="d2l-links">' + ' · '.join(extras) + '</span></nav>')
+    context['body'] = bar + context.get('body', '')
+    alternates = ''.join(
+        f'<link rel="alternate" hreflang="{code}" href="{_relative(pagename, f"../{code}/{pagename}.html")}">'
+        for code in cfg.d2l_languages)
+    context['metatags'] = context.get('metatags', '') + alternates
+
+
+def setup(app):
+    app.add_config_value('d2l_language', 'en', 'env')
+    app.add_config_value('d2l_languages', ['en'], 'html')
+    app.add_config_value('d2l_links', {}, 'html')
+    app.connect('config-inited', on_config_inited)
+    app.connect('html-page-context', on_page_context)
+    return {'parallel_read_safe': True, 'parallel_write_safe': True}
