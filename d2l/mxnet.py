@@ -389,3 +389,49 @@ def get_dataloader(self, train):
     """Return a Gluon DataLoader over the training or validation rows."""
     rows = slice(0, self.num_train) if train else slice(self.num_train, None)
     return self.get_tensorloader((self.X, self.y), train, rows)
+
+
+# Defined in chapter_linear-regression/linear-regression-scratch.md
+class LinearRegressionScratch(Module):
+    """Linear regression implemented with arrays and autograd only."""
+    def __init__(self, num_inputs, lr, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.w = np.random.normal(0, sigma, (num_inputs, 1))
+        self.b = np.zeros(1)
+        self.w.attach_grad()
+        self.b.attach_grad()
+
+
+# Defined in chapter_linear-regression/linear-regression-scratch.md
+@add_to_class(LinearRegressionScratch)
+def forward(self, X):
+    """Return the predictions X w + b as a column."""
+    return np.dot(X, self.w) + self.b
+
+
+# Defined in chapter_linear-regression/linear-regression-scratch.md
+@add_to_class(LinearRegressionScratch)
+def loss(self, y_hat, y):
+    """Return the squared error (y_hat - y)^2 / 2 averaged over the minibatch."""
+    l = (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+    return l.mean()
+
+
+# Defined in chapter_linear-regression/linear-regression-scratch.md
+class SGD(HyperParameters):
+    """Minibatch stochastic gradient descent on a list of arrays."""
+    def __init__(self, params, lr):
+        self.save_hyperparameters()
+
+    def step(self, batch_size):
+        """Update each parameter by -lr * gradient / batch_size."""
+        for param in self.params:
+            param[:] -= self.lr * param.grad / batch_size
+
+
+# Defined in chapter_linear-regression/linear-regression-scratch.md
+@add_to_class(LinearRegressionScratch)
+def configure_optimizers(self):
+    """Return minibatch SGD over the weights and the bias."""
+    return SGD([self.w, self.b], self.lr)

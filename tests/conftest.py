@@ -1,0 +1,41 @@
+"""Shared helpers: copy a fixture book and run the real build on it."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / 'fixtures'
+
+
+def run_build(root, *args, timeout=900):
+    """Run ``python -m bookbuild`` on a book; return the completed process (text output)."""
+    return subprocess.run([sys.executable, '-m', 'bookbuild', *args, '--root', str(root)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**__import__('os').environ, 'PYTHONPATH': str(ROOT)})
+
+
+def copy_book(tmp_path, name='minibook'):
+    dst = tmp_path / name
+    shutil.copytree(FIXTURES / name, dst, ignore=shutil.ignore_patterns('_build'))
+    return dst
+
+
+def executed_count(output):
+    """The number of notebooks a build executed, from its summary line."""
+    for line in output.splitlines():
+        if line.startswith('notebooks executed:'):
+            return int(line.split(':')[1].split(',')[0])
+    raise AssertionError('no summary line in:\n' + output)
+
+
+@pytest.fixture(scope='session')
+def built_book(tmp_path_factory):
+    """The fixture book built once in full (HTML + PDF, en + ja)."""
+    root = copy_book(tmp_path_factory.mktemp('built'))
+    result = run_build(root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root, result

@@ -1,0 +1,143 @@
+"""Unit tests of the pipeline's stages."""
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from bookbuild import config, library, markdown, toc
+from bookbuild.cache import Cache, cache_key
+from bookbuild.errors import BuildError, Collector
+from bookbuild.execute import truncate_outputs
+from bookbuild.notebooks import code_signature, resource_hint
+from bookbuild.outputs import html_table_to_markdown
+from bookbuild.render import unnumber_chapters
+
+
+def test_split_cells_keeps_line_numbers():
+    text = '# Title\n:label:`sec_x`\n\nProse.\n\n```{.python .input}\nx = 1\ny = 2\n```\n\nMore prose.\n'
+    cells = markdown.split_cells(text)
+    assert [c.kind for c in cells] == ['markdown', 'code', 'markdown']
+    assert cells[0].line == 1
+    assert cells[1].line == 7 and cells[1].source == 'x = 1\ny = 2'
+    assert cells[2].line == 11
+
+
+def test_other_fences_stay_in_prose():
+    cells = markdown.split_cells('Text\n\n```python\nnot run\n```\n\n```toc\na\n```\n')
+    assert [c.kind for c in cells] == ['markdown']
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    path = tmp_path / 'bad.md'
+    path.write_bytes(b'# ok\n\nline three \xff\n')
+    with pytest.raises(BuildError) as e:
+        markdown.read_text(path)
+    assert f'{path}:3: invalid UTF-8' in str(e.value)
+
+
+def test_code_signature_ignores_comments_only():
+    a = 'x = 1  # one\n# a comment\ny = x + 1\n'
+    b = 'x = 1  # 一\n# コメント\ny = x + 1\n'
+    assert code_signature(a) == code_signature(b)
+    assert code_signature(a) != code_signature('x = 2\ny = x + 1\n')
+    assert code_signature("print('# not a comment')") != code_signature("print('# other')")
+
+
+def test_cache_key_depends_on_library_only_when_used():
+    plain, uses = ['x = 1'], ['from d2l import mxnet as d2l']
+    assert cache_key(plain, 'python3', 'lib v1', '1.9.1') == cache_key(plain, 'python3', 'lib v2', '1.9.1')
+    assert cache_key(uses, 'python3', 'lib v1', '1.9.1') != cache_key(uses, 'python3', 'lib v2', '1.9.1')
+    assert cache_key(plain, 'python3', '', '1.9.1') != cache_key(plain, 'python3', '', '2.0')
+
+
+def test_corrupt_cache_entry_is_dropped(tmp_path):
+    cache = Cache(tmp_path)
+    cache.put('ab' * 32, [[{'output_type': 'stream', 'name': 'stdout', 'text': 'hi'}]], 1.0, 'sec')
+    assert cache.get('ab' * 32).outputs[0][0]['text'] == 'hi'
+    path = next(tmp_path.glob('*/*.json'))
+    path.write_text(path.read_text()[:20])   # truncated
+    assert cache.get('ab' * 32) is None
+    assert cache.dropped == ['ab' * 32] and not path.exists()
+
+
+def test_saved_blocks():
+    whole = '#@save\nimport os\ndef f():\n    pass'
+    assert library.saved_blocks(whole) == ['import os\ndef f():\n    pass']
+    mixed = 'import time\n\ndef g(x):  #@save\n    """Doc."""\n    return x\n\ndef h():\n    pass\n'
+    assert library.saved_blocks(mixed) == ['def g(x):  #@save\n    """Doc."""\n    return x']
+    decorated = '@d2l.add_to_class(d2l.A)  #@save\ndef m(self):\n    return d2l.B()\n'
+    (block,) = library.saved_blocks(decorated)
+    assert library._strip_marks(block) == '@add_to_class(A)\ndef m(self):\n    return B()'
+
+
+def test_html_table_to_markdown():
+    html = ('<table class="dataframe"><thead><tr><th></th><th>a</th><th>b</th></tr></thead>'
+            '<tbody><tr><th>0</th><td>1</td><td>x|y</td></tr></tbody></table>')
+    assert html_table_to_markdown(html) == '|   | a | b |\n|---|---|---|\n| 0 | 1 | x\\|y |'
+
+
+def test_truncate_long_outputs():
+    (out,) = truncate_outputs([{'output_type': 'stream', 'name': 'stdout', 'text': 'x' * 3_000_000}])
+    assert len(out['text']) < 30_000 and 'output truncated' in out['text']
+
+
+def test_resource_hint():
+    cells = markdown.split_cells('# T\n<!-- resources: gpus=2 -->\n')
+    assert resource_hint(cells) == {'gpus': 2}
+
+
+def _write_config(tmp_path, body):
+    (tmp_path / 'config.ini').write_text(textwrap.dedent(body))
+    return tmp_path
+
+
+def test_config_defaults(tmp_path):
+    root = _write_config(tmp_path, '''
+        [project]
+        name = b
+        title = B
+        author = A
+        release = 1
+        [build]
+        languages = en, ja
+    ''')
+    c = config.load(root)
+    assert c.languages == ['en', 'ja'] and c.bibfile == root / 'references.bib' and c.timeout == 600
+
+
+def test_config_unknown_language(tmp_path):
+    root = _write_config(tmp_path, '[project]\nname = b\ntitle = B\nauthor = A\nrelease = 1\n'
+                                   '[build]\nlanguages = en, xx\n')
+    with pytest.raises(BuildError, match=r'config.ini:7: unknown language "xx"'):
+        config.load(root)
+
+
+def test_config_missing_key(tmp_path):
+    root = _write_config(tmp_path, '[project]\nname = b\ntitle = B\nrelease = 1\n[build]\nlanguages = en\n')
+    with pytest.raises(BuildError, match=r'config.ini:1: missing required key "author" in \[project\]'):
+        config.load(root)
+
+
+def test_toc_reports_missing_file_and_unreachable(tmp_path):
+    (tmp_path / 'index.md').write_text('# B\n\n```toc\n:maxdepth: 1\n\na\nmissing\n```\n')
+    (tmp_path / 'a.md').write_text('# A\n')
+    (tmp_path / 'lost.md').write_text('# Lost\n')
+    problems = Collector(keep_going=True)
+    order = toc.sections(tmp_path, problems)
+    assert order == ['index', 'a']
+    assert [str(p) for p in problems.problems] == [
+        f'{tmp_path}/index.md:7: toc entry "missing" names a missing file missing.md']
+    assert toc.unreachable(tmp_path, order) == ['lost.md']
+
+
+def test_unnumber_chapters(tmp_path):
+    tex = tmp_path / 'b.tex'
+    tex.write_text('\\begin{document}\n\\chapter{Preface}\n\\section{Why}\n\\chapter{Intro}\n\\section{A}\n'
+                   '\\chapter{References}\n\\chapter{Appendix}\n\\end{document}\n')
+    unnumber_chapters(tex, 1, 1, 'References')
+    text = tex.read_text()
+    assert '\\chapter*{Preface}\\addcontentsline{toc}{chapter}{Preface}' in text
+    assert '\\section*{Why}' in text and '\\section{A}' in text and '\\chapter{Intro}' in text
+    assert '\\chapter*{Appendix}' in text and 'References' not in text
