@@ -28,7 +28,7 @@ def parse(argv):
     p.add_argument('--keep-going', action='store_true', help='report every problem, then exit non-zero')
     p.add_argument('--root', default=str(ROOT), help='book tree to build (default: this repository)')
     p.add_argument('--check', action='store_true', help='lib: fail when d2l/mxnet.py is out of date')
-    return p.parse_known_args(argv)
+    return p.parse_known_intermixed_args(argv)
 
 
 def main(argv=None):
@@ -115,18 +115,24 @@ def cache_command(root, args):
 
 def translated_command(root, args):
     """Record that the given translated files follow the current English text."""
+    import fcntl
     config = config_mod.load(root)
     if not args.lang:
         raise SystemExit('usage: build.py translated --lang ja [chapters/ja/x/y.md ...] (no files: all present)')
-    lock = translations.Lock(root / translations.LOCK_NAME)
-    for lang in args.lang.split(','):
-        tr_dir, en_dir = config.chapters(lang), config.chapters(SOURCE)
-        files = [Path(f).resolve() for f in args.args] or sorted(tr_dir.rglob('*.md'))
-        for f in files:
-            rel = f.relative_to(tr_dir.resolve()).as_posix() if f.is_absolute() else f
-            if not (en_dir / rel).is_file():
-                raise SystemExit(f'error: {f} has no English source {en_dir / rel}')
-            lock.record(lang, rel, en_dir / rel)
-            print(f'{lang}: {rel} follows the current English text')
-    lock.save()
+    lock_path = root / translations.LOCK_NAME
+    with open(lock_path.with_suffix('.lock.guard'), 'w') as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)     # translators may record at the same time
+        lock = translations.Lock(lock_path)
+        for lang in args.lang.split(','):
+            tr_dir, en_dir = config.chapters(lang).resolve(), config.chapters(SOURCE)
+            files = [Path(f).resolve() for f in args.args] or sorted(tr_dir.rglob('*.md'))
+            for f in files:
+                if not f.is_file() or tr_dir not in f.parents:
+                    raise SystemExit(f'error: {f} is not a file under {tr_dir}')
+                rel = f.relative_to(tr_dir).as_posix()
+                if not (en_dir / rel).is_file():
+                    raise SystemExit(f'error: {f} has no English source {en_dir / rel}')
+                lock.record(lang, rel, en_dir / rel)
+                print(f'{lang}: {rel} follows the current English text')
+        lock.save()
     return 0

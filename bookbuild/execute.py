@@ -57,8 +57,22 @@ def gpu_count():
         return 0
 
 
+def merge_streams(outputs):
+    """Join consecutive stdout/stderr chunks, as Jupyter shows them."""
+    merged = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (prev and out.get('output_type') == 'stream' and prev.get('output_type') == 'stream'
+                and prev.get('name') == out.get('name')):
+            prev['text'] = prev.get('text', '') + out.get('text', '')
+        else:
+            merged.append(dict(out))
+    return merged
+
+
 def truncate_outputs(outputs, limit=MAX_OUTPUT_CHARS):
     """Cut very long text outputs so pages stay usable, saying how much was cut."""
+    outputs = merge_streams(outputs)
     for out in outputs:
         text = out.get('text') if out.get('output_type') == 'stream' else None
         if isinstance(text, str) and len(text) > limit:

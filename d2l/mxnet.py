@@ -435,3 +435,350 @@ class SGD(HyperParameters):
 def configure_optimizers(self):
     """Return minibatch SGD over the weights and the bias."""
     return SGD([self.w, self.b], self.lr)
+
+
+# Defined in chapter_linear-regression/linear-regression-concise.md
+class LinearRegression(Module):
+    """Linear regression built from a Gluon Dense layer."""
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Dense(1)
+        self.net.initialize(init.Normal(sigma=0.01))
+
+
+# Defined in chapter_linear-regression/linear-regression-concise.md
+@add_to_class(LinearRegression)
+def forward(self, X):
+    """Apply the dense layer to a minibatch of features."""
+    return self.net(X)
+
+
+# Defined in chapter_linear-regression/linear-regression-concise.md
+@add_to_class(LinearRegression)
+def loss(self, y_hat, y):
+    """Return the L2 loss averaged over the minibatch."""
+    fn = gluon.loss.L2Loss()
+    return fn(y_hat, y).mean()
+
+
+# Defined in chapter_linear-regression/linear-regression-concise.md
+@add_to_class(LinearRegression)
+def configure_optimizers(self):
+    """Return a Gluon trainer running minibatch SGD with learning rate lr."""
+    return gluon.Trainer(self.collect_params(), 'sgd', {'learning_rate': self.lr})
+
+
+# Defined in chapter_linear-regression/linear-regression-concise.md
+@add_to_class(LinearRegression)
+def get_w_b(self):
+    """Return the weight and the bias of the dense layer."""
+    return self.net.weight.data(), self.net.bias.data()
+
+
+# Defined in chapter_linear-classification/image-classification-dataset.md
+class Digits(DataModule):
+    """The 8x8 handwritten digits of scikit-learn, as (1, 8, 8) float32 images."""
+    def __init__(self, batch_size=64, resize=None, num_train=1500, seed=0):
+        super().__init__()
+        self.save_hyperparameters()
+        from sklearn.datasets import load_digits
+        digits = load_digits()  # read from scikit-learn's package files, no download
+        X = onp.asarray(digits.images, dtype=onp.float32) / 16.0
+        y = onp.asarray(digits.target, dtype=onp.int32)
+        order = onp.random.RandomState(seed).permutation(len(y))
+        self.X = np.array(X[order])[:, None, :, :]  # add the channel axis
+        self.y = np.array(y[order], dtype='int32')
+        if resize is not None:
+            size = (resize, resize) if isinstance(resize, int) else tuple(resize)
+            images = npx.image.resize(self.X.transpose(0, 2, 3, 1),
+                                      size=(size[1], size[0]))  # (width, height)
+            self.X = images.transpose(0, 3, 1, 2)
+
+
+# Defined in chapter_linear-classification/image-classification-dataset.md
+@add_to_class(Digits)
+def get_dataloader(self, train):
+    """Return a DataLoader over the training or the validation images."""
+    rows = slice(0, self.num_train) if train else slice(self.num_train, None)
+    return self.get_tensorloader((self.X, self.y), train, rows)
+
+
+# Defined in chapter_linear-classification/image-classification-dataset.md
+@add_to_class(Digits)
+def text_labels(self, indices):
+    """Return the English names of the digit labels in `indices`."""
+    names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven',
+             'eight', 'nine']
+    return [names[int(i)] for i in indices]
+
+
+# Defined in chapter_linear-classification/image-classification-dataset.md
+def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
+    """Plot a grid of grayscale images and return the list of axes."""
+    use_svg_display()
+    figsize = (num_cols * scale, num_rows * scale)
+    _, axes = plt.subplots(num_rows, num_cols, figsize=figsize,
+                               squeeze=False)
+    axes = axes.flatten()
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
+        img = img.asnumpy() if hasattr(img, 'asnumpy') else onp.asarray(img)
+        ax.imshow(img, cmap='gray_r')
+        ax.axes.get_xaxis().set_visible(False)
+        ax.axes.get_yaxis().set_visible(False)
+        if titles:
+            ax.set_title(titles[i], fontsize=10)
+    for ax in axes[len(imgs):]:  # hide unused cells of the grid
+        ax.set_visible(False)
+    return axes
+
+
+# Defined in chapter_linear-classification/image-classification-dataset.md
+@add_to_class(Digits)
+def visualize(self, batch, nrows=1, ncols=8, labels=[]):
+    """Show the images of a minibatch with their labels as titles."""
+    X, y = batch
+    if not labels:
+        labels = self.text_labels(y)
+    return show_images(X.squeeze(1), nrows, ncols, titles=labels)
+
+
+# Defined in chapter_linear-classification/classification.md
+class Classifier(Module):
+    """Base class of classification models: validation reports loss and accuracy."""
+    def validation_step(self, batch):
+        """Plot the loss and the accuracy on one validation minibatch."""
+        Y_hat = self(*batch[:-1])
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
+
+
+# Defined in chapter_linear-classification/classification.md
+@add_to_class(Classifier)
+def accuracy(self, Y_hat, Y, averaged=True):
+    """Return the fraction of correct predictions (or, unaveraged, 1 per hit)."""
+    Y_hat = Y_hat.reshape(-1, Y_hat.shape[-1])
+    preds = Y_hat.argmax(axis=1).astype(Y.dtype)
+    compare = (preds == Y.reshape(-1)).astype('float32')
+    return compare.mean() if averaged else compare
+
+
+# Defined in chapter_linear-classification/classification.md
+@add_to_class(Module)
+def configure_optimizers(self):
+    """Return minibatch SGD (a gluon.Trainer) over all Gluon parameters of the model."""
+    return gluon.Trainer(self.collect_params(), 'sgd', {'learning_rate': self.lr})
+
+
+# Defined in chapter_linear-classification/softmax-regression-scratch.md
+def softmax(O):
+    """Row-wise softmax of the logit matrix O."""
+    O_exp = np.exp(O - O.max(axis=1, keepdims=True))
+    return O_exp / O_exp.sum(axis=1, keepdims=True)
+
+
+# Defined in chapter_linear-classification/softmax-regression-scratch.md
+class SoftmaxRegressionScratch(Classifier):
+    """Softmax regression implemented with arrays and autograd only."""
+    def __init__(self, num_inputs, num_outputs, lr, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W = np.random.normal(0, sigma, (num_inputs, num_outputs))
+        self.b = np.zeros(num_outputs)
+        self.W.attach_grad()
+        self.b.attach_grad()
+
+    def configure_optimizers(self):
+        """Return minibatch SGD over W and b."""
+        return SGD([self.W, self.b], self.lr)
+
+
+# Defined in chapter_linear-classification/softmax-regression-scratch.md
+@add_to_class(SoftmaxRegressionScratch)
+def forward(self, X):
+    """Return the class probabilities softmax(XW + b) of a minibatch of images."""
+    X = X.reshape(-1, self.W.shape[0])
+    return softmax(np.dot(X, self.W) + self.b)
+
+
+# Defined in chapter_linear-classification/softmax-regression-scratch.md
+def cross_entropy(y_hat, y):
+    """Average cross-entropy of predicted probabilities y_hat for labels y."""
+    return -np.log(y_hat[np.arange(y_hat.shape[0]), y]).mean()
+
+
+# Defined in chapter_linear-classification/softmax-regression-scratch.md
+@add_to_class(SoftmaxRegressionScratch)
+def loss(self, y_hat, y):
+    """Return the cross-entropy loss averaged over the minibatch."""
+    return cross_entropy(y_hat, y)
+
+
+# Defined in chapter_linear-classification/softmax-regression-concise.md
+class SoftmaxRegression(Classifier):
+    """Softmax regression built from a Gluon Dense layer; it outputs logits."""
+    def __init__(self, num_outputs, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Dense(num_outputs)
+        self.net.initialize(init.Normal(sigma=0.01))
+
+
+# Defined in chapter_linear-classification/softmax-regression-concise.md
+@add_to_class(Classifier)
+def loss(self, Y_hat, Y, averaged=True):
+    """Softmax cross-entropy of logits Y_hat and integer labels Y (averaged by default)."""
+    Y_hat = Y_hat.reshape(-1, Y_hat.shape[-1])
+    l = gluon.loss.SoftmaxCrossEntropyLoss()(Y_hat, Y.reshape(-1))
+    return l.mean() if averaged else l
+
+
+# Defined in chapter_multilayer-perceptrons/mlp-implementation.md
+class MLPScratch(Classifier):
+    """An MLP with one hidden layer implemented with arrays and autograd."""
+    def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
+        self.b1 = np.zeros(num_hiddens)
+        self.W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
+        self.b2 = np.zeros(num_outputs)
+        for param in self.get_scratch_params():
+            param.attach_grad()
+
+    def get_scratch_params(self):
+        """Return the list of parameter arrays."""
+        return [self.W1, self.b1, self.W2, self.b2]
+
+    def configure_optimizers(self):
+        """Return minibatch SGD over the parameter arrays."""
+        return SGD(self.get_scratch_params(), self.lr)
+
+
+# Defined in chapter_multilayer-perceptrons/mlp-implementation.md
+def relu(X):
+    """The rectified linear unit max(X, 0), applied elementwise."""
+    return np.maximum(X, 0)
+
+
+# Defined in chapter_multilayer-perceptrons/mlp-implementation.md
+@add_to_class(MLPScratch)
+def forward(self, X):
+    """Return the logits of a minibatch of images."""
+    X = X.reshape(-1, self.num_inputs)
+    H = relu(X @ self.W1 + self.b1)
+    return H @ self.W2 + self.b2
+
+
+# Defined in chapter_multilayer-perceptrons/mlp-implementation.md
+class MLP(Classifier):
+    """An MLP with one hidden layer built from Gluon layers."""
+    def __init__(self, num_outputs, num_hiddens, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        self.net.add(nn.Dense(num_hiddens, activation='relu'),
+                     nn.Dense(num_outputs))
+        self.net.initialize(init.Normal(sigma=0.01))
+
+
+# Defined in chapter_multilayer-perceptrons/tabular-project.md
+class TabularData(DataModule):
+    """A table split into training and (optional) validation rows.
+
+    Numeric features and the label are standardized with the statistics of the
+    training rows; the columns in `categorical` are one-hot encoded.
+    """
+    def __init__(self, train, val=None, label='target', categorical=(),
+                 batch_size=32):
+        super().__init__()
+        self.save_hyperparameters()
+        features = train.drop(columns=[label])
+        self.numeric = [c for c in features.columns if c not in categorical]
+        self.mean = features[self.numeric].mean()
+        self.std = features[self.numeric].std()
+        self.label_mean, self.label_std = train[label].mean(), train[label].std()
+        self.columns = None  # Set by the first call of preprocess
+        self.X_train, self.y_train = self.preprocess(train)
+        if val is not None:
+            self.X_val, self.y_val = self.preprocess(val)
+
+    def preprocess(self, df):
+        """Return the features and the standardized labels of `df` as arrays."""
+        X = df.drop(columns=[self.label])
+        X[self.numeric] = (X[self.numeric] - self.mean) / self.std
+        X = pd.get_dummies(X, columns=list(self.categorical), dtype='float32')
+        if self.columns is None:
+            self.columns = X.columns
+        # A category missing from df still gets its (all-zero) column
+        X = X.reindex(columns=self.columns, fill_value=0)
+        y = (df[self.label] - self.label_mean) / self.label_std
+        return (np.array(X.values, dtype='float32'),
+                np.array(y.values.reshape(-1, 1), dtype='float32'))
+
+
+# Defined in chapter_multilayer-perceptrons/tabular-project.md
+@add_to_class(TabularData)
+def get_dataloader(self, train):
+    """Shuffled minibatches for training; the validation set as one batch."""
+    if train:
+        return self.get_tensorloader((self.X_train, self.y_train), train)
+    if self.val is None:
+        return None
+    return [(self.X_val, self.y_val)]
+
+
+# Defined in chapter_multilayer-perceptrons/tabular-project.md
+@add_to_class(TabularData)
+def rmse(self, model, df):
+    """Root mean squared error of `model` on the rows `df`, in label units."""
+    X, y = self.preprocess(df)
+    return float(((model(X) - y) ** 2).mean() ** 0.5) * self.label_std
+
+
+# Defined in chapter_multilayer-perceptrons/tabular-project.md
+class MLPRegression(Module):
+    """Regression with an MLP; `num_hiddens=()` gives a linear model."""
+    def __init__(self, num_hiddens=(), lr=0.05, wd=0):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        for h in num_hiddens:
+            self.net.add(nn.Dense(h, activation='relu'))
+        self.net.add(nn.Dense(1))
+        self.net.initialize(init.Xavier())
+
+    def loss(self, y_hat, y):
+        """Mean squared error."""
+        return ((y_hat - y) ** 2).mean()
+
+    def configure_optimizers(self):
+        """Minibatch SGD with weight decay on the weights but not the biases."""
+        for param in self.collect_params('.*bias').values():
+            param.wd_mult = 0
+        return gluon.Trainer(self.collect_params(), 'sgd',
+                             {'learning_rate': self.lr, 'wd': self.wd})
+
+
+# Defined in chapter_multilayer-perceptrons/tabular-project.md
+def k_fold_split(df, k, i):
+    """Return the training rows and the validation rows of fold `i` of `k`."""
+    folds = onp.array_split(onp.arange(len(df)), k)
+    val = df.iloc[folds[i]]
+    return df.drop(index=val.index), val
+
+
+# Defined in chapter_multilayer-perceptrons/tabular-project.md
+def k_fold(make_model, df, k=5, max_epochs=40, batch_size=32, **data_args):
+    """K-fold cross-validation: the validation RMSE of each fold and the
+    validation loss per epoch averaged over the folds."""
+    rmses, curves = [], []
+    for i in range(k):
+        train, val = k_fold_split(df, k, i)
+        data = TabularData(train, val, batch_size=batch_size, **data_args)
+        model = make_model()
+        model.board.display = False
+        Trainer(max_epochs=max_epochs).fit(model, data)
+        rmses.append(data.rmse(model, val))
+        curves.append([y for _, y in model.board.points['val_loss']])
+    return rmses, onp.mean(curves, axis=0)
