@@ -1,5 +1,6 @@
 """Command line: ``python3 build.py [command] [--lang en,ja] [--keep-going] [--root DIR]``."""
 import argparse
+import signal
 import subprocess
 import sys
 import time
@@ -31,7 +32,12 @@ def parse(argv):
     return p.parse_known_intermixed_args(argv)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
+    signal.signal(signal.SIGTERM, _interrupt)    # clean up children as for Ctrl-C
     args, extra = parse(sys.argv[1:] if argv is None else argv)
     start = time.time()
     try:

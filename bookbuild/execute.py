@@ -102,6 +102,7 @@ class Executor:
         self.log = log
         self._free_gpus = list(range(self.gpus))
         self._lock = threading.Lock()
+        self._running = set()      # child process groups, killed if the build is interrupted
 
     def key(self, job):
         return cache_key([c.source for c in job.code_cells], 'python3',
@@ -128,7 +129,8 @@ class Executor:
         if todo:
             self.log(f'executing {len(todo)} notebook(s) with {min(self.workers, len(todo))} worker(s)')
         done = 0
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        try:
             futures = {pool.submit(self._execute, key, job): (key, job) for key, job in todo}
             for future in as_completed(futures):
                 key, job = futures[future]
@@ -140,6 +142,11 @@ class Executor:
                     report.problems.append(problem)
                 else:
                     report.executed.append((job.name, seconds))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.kill_running()
+            raise
+        pool.shutdown()
         for key, group in by_key.items():
             entry = self.cache.get(key) if group[0].code_cells else None
             if entry is None:
@@ -149,6 +156,14 @@ class Executor:
                     cell.outputs = [nbformat.from_dict(o) for o in outputs]
                 job.notebook.metadata['executed_seconds'] = entry.seconds
         return report
+
+    def kill_running(self):
+        with self._lock:
+            for pid in list(self._running):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def _acquire_gpu(self, wanted):
         with self._lock:
@@ -184,12 +199,17 @@ class Executor:
                     [sys.executable, '-m', 'bookbuild.kernel_runner', str(src), str(dst), str(cwd),
                      str(self.timeout)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     start_new_session=True)
+                with self._lock:
+                    self._running.add(proc.pid)
                 try:
                     log, _ = proc.communicate(timeout=self.timeout + 60)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.communicate()
                     return time.time() - start, self._problem(job, 0, 'Timeout', f'the section ran longer than {self.timeout} s', '')
+                finally:
+                    with self._lock:
+                        self._running.discard(proc.pid)
                 if proc.returncode != 0 or not dst.is_file():
                     text = log.decode(errors='replace')[-2000:]
                     return time.time() - start, Problem(job.path, 1, f'the notebook runner failed: {text}')
