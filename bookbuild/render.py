@@ -132,6 +132,10 @@ class Renderer:
         logging.disable(logging.NOTSET)
         d2l_config.rst_dir = str(self.rst_dir)
         prepare_sphinx_env(d2l_config)
+        # d2lbook's page scripts target its own theme and load icons from a CDN;
+        # the book ships its own (static/book.js, static/book.css) instead.
+        for name in ('d2l.js', 'd2l.css'):
+            (self.rst_dir / '_static' / name).write_text('', encoding='utf-8')
         if not self.config.bibfile.is_file():
             conf = self.rst_dir / 'conf.py'
             conf.write_text(conf.read_text(encoding='utf-8').replace('"sphinxcontrib.bibtex",', ''), encoding='utf-8')

@@ -5,9 +5,11 @@ conf.py (written by d2lbook) sets ``d2l_language``, ``d2l_languages`` and
 """
 import html
 import posixpath
+from pathlib import Path
 
 from .languages import LANGUAGES
 
+STATIC = Path(__file__).resolve().parent.parent / 'static'
 LATIN_FONTS = r'''
 \setmainfont{Latin Modern Roman}
 \setsansfont{Latin Modern Sans}
@@ -24,6 +26,16 @@ def _cjk_fonts(suffix):
 
 def on_config_inited(app, config):
     lang = LANGUAGES[config.d2l_language]
+    # A light theme and local assets only: no fonts, icons or MathJax from other hosts.
+    config.html_theme = 'alabaster'
+    config.html_theme_options = {'fixed_sidebar': True, 'show_relbars': True, 'show_powered_by': False,
+                                 'sidebar_width': '260px', 'page_width': '1180px'}
+    config.html_sidebars = {'**': ['about.html', 'searchbox.html', 'navigation.html', 'relations.html']}
+    config.html_static_path = list(config.html_static_path) + [str(STATIC)]
+    config.mathjax_path = 'mathjax/tex-chtml-full.js'
+    config.mathjax3_config = {'options': {'enableMenu': False}}
+    config.html_show_sourcelink = False
+    config.html_copy_source = False
     config.numfig_secnum_depth = 1      # Fig. 2.3 in HTML, as in the PDF
     config.latex_docclass = {'manual': 'report', 'howto': 'article'}
     elements = dict(config.latex_elements)
@@ -74,7 +86,8 @@ def on_page_context(app, pagename, templatename, context, doctree):
     alternates = ''.join(
         f'<link rel="alternate" hreflang="{code}" href="{_relative(pagename, f"../{code}/{pagename}.html")}">'
         for code in cfg.d2l_languages)
-    context['metatags'] = context.get('metatags', '') + alternates
+    # An empty icon keeps browsers from asking the server for /favicon.ico.
+    context['metatags'] = context.get('metatags', '') + alternates + '<link rel="icon" href="data:,">'
 
 
 def setup(app):
@@ -83,4 +96,6 @@ def setup(app):
     app.add_config_value('d2l_links', {}, 'html')
     app.connect('config-inited', on_config_inited)
     app.connect('html-page-context', on_page_context)
+    app.add_css_file('book.css')
+    app.add_js_file('book.js')
     return {'parallel_read_safe': True, 'parallel_write_safe': True}
