@@ -51,15 +51,17 @@ def check(sections, bibfile, image_roots, problems):
     """
     labels, marks = {}, []
     for section in sections:
+        # A section shown in English in a translated edition was checked with the English edition.
+        quiet = getattr(section, 'fallback', False)
         for kind, role, target, line in scan(section):
             if kind == 'label':
-                if target in labels:
+                if target in labels and not quiet:
                     first = labels[target]
                     problems.add(section.path, line, f'duplicate label "{target}"',
                                  f'first defined at {first[0]}:{first[1]}')
                 else:
-                    labels[target] = (section.path, line)
-            else:
+                    labels.setdefault(target, (section.path, line))
+            elif not quiet:
                 marks.append((section, kind, role, target, line))
     keys = bib_keys(bibfile)
     for section, kind, role, target, line in marks:
