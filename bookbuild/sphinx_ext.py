@@ -5,7 +5,10 @@ conf.py (written by d2lbook) sets ``d2l_language``, ``d2l_languages`` and
 """
 import html
 import posixpath
+import re
 from pathlib import Path
+
+from sphinx.search import SearchLanguage, languages as search_languages
 
 from .languages import LANGUAGES
 
@@ -90,7 +93,30 @@ def on_page_context(app, pagename, templatename, context, doctree):
     context['metatags'] = context.get('metatags', '') + alternates + '<link rel="icon" href="data:,">'
 
 
+class SearchKorean(SearchLanguage):
+    """Korean search: words are indexed with every prefix of two or more syllables,
+    so a query for a noun finds it with its particles attached (배열 finds 배열을)."""
+    lang = 'ko'
+    language_name = 'Korean'
+    HANGUL = re.compile(r'[\uac00-\ud7a3]')
+
+    def split(self, input):
+        words = []
+        for word in self._word_re.findall(input):
+            words.append(word)
+            if self.HANGUL.search(word):
+                words.extend(word[:n] for n in range(2, len(word)))
+        return words
+
+    def word_filter(self, word):
+        return len(word) > 1 or bool(self.HANGUL.search(word))
+
+    def stem(self, word):
+        return word.lower()
+
+
 def setup(app):
+    search_languages.setdefault('ko', SearchKorean)
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
     app.add_config_value('d2l_links', {}, 'html')

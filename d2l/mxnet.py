@@ -727,6 +727,57 @@ class EarlyStoppingTrainer(Trainer):
             self.stopped = True
 
 
+# Defined in chapter_multilayer-perceptrons/dropout.md
+def dropout_layer(X, dropout):
+    """Zero each entry of X with probability `dropout`; scale the rest by 1/(1 - dropout)."""
+    assert 0 <= dropout <= 1
+    if dropout == 1:
+        return np.zeros_like(X)
+    if dropout == 0:
+        return X
+    mask = (np.random.uniform(0, 1, X.shape) > dropout).astype(X.dtype)
+    return mask * X / (1.0 - dropout)
+
+
+# Defined in chapter_multilayer-perceptrons/dropout.md
+class DropoutMLPScratch(Classifier):
+    """An MLP with two hidden layers and dropout implemented by hand."""
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2,
+                 dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.lin1 = nn.Dense(num_hiddens_1, activation='relu')
+        self.lin2 = nn.Dense(num_hiddens_2, activation='relu')
+        self.lin3 = nn.Dense(num_outputs)
+        self.initialize(init.Xavier())
+
+    def forward(self, X):
+        """Return the logits; drop hidden units only in training mode."""
+        H1 = self.lin1(X)
+        if autograd.is_training():
+            H1 = dropout_layer(H1, self.dropout_1)
+        H2 = self.lin2(H1)
+        if autograd.is_training():
+            H2 = dropout_layer(H2, self.dropout_2)
+        return self.lin3(H2)
+
+
+# Defined in chapter_multilayer-perceptrons/dropout.md
+class DropoutMLP(Classifier):
+    """An MLP with two hidden layers and dropout, built from Gluon layers."""
+    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2,
+                 dropout_1, dropout_2, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        self.net.add(nn.Dense(num_hiddens_1, activation='relu'),
+                     nn.Dropout(dropout_1),
+                     nn.Dense(num_hiddens_2, activation='relu'),
+                     nn.Dropout(dropout_2),
+                     nn.Dense(num_outputs))
+        self.net.initialize(init.Xavier())
+
+
 # Defined in chapter_multilayer-perceptrons/tabular-project.md
 class TabularData(DataModule):
     """A table split into training and (optional) validation rows.
@@ -827,3 +878,183 @@ def k_fold(make_model, df, k=5, max_epochs=40, batch_size=32, **data_args):
         rmses.append(data.rmse(model, val))
         curves.append([y for _, y in model.board.points['val_loss']])
     return rmses, onp.mean(curves, axis=0)
+
+
+# Defined in chapter_appendix/data-hub.md
+def sha1_file(path, chunk_size=2**20):
+    """Return the SHA-1 digest (40 hexadecimal digits) of the file at `path`."""
+    digest = hashlib.sha1()
+    with open(path, 'rb') as f:
+        while True:
+            chunk = f.read(chunk_size)
+            if not chunk:
+                break
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# Defined in chapter_appendix/data-hub.md
+# Registered data sets: name -> (URL of the file, SHA-1 digest of the file)
+DATA_HUB = dict()
+# The address under which MXNet's Gluon project hosts copies of popular data sets
+DATA_URL = 'https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/gluon/dataset/'
+
+
+# Defined in chapter_appendix/data-hub.md
+def download(name, cache_dir=None):
+    """Return the local path of the file registered as `name` in `DATA_HUB`.
+
+    The file is kept in `cache_dir`, by default the directory named by the
+    environment variable D2L_DATA_DIR or, if that is not set, '../data'. A
+    cached file is used when its SHA-1 digest matches the registry; otherwise
+    the file is downloaded, checked, and only then moved into place. Raises
+    OSError, naming the data set, the URL and the path where a copy of the
+    file may be put by hand, when the download fails, and ValueError when the
+    downloaded file does not have the registered digest.
+    """
+    import http.client
+    if name not in DATA_HUB:
+        raise KeyError(f'{name!r} is not registered in DATA_HUB')
+    url, sha1_hash = DATA_HUB[name]
+    if cache_dir is None:
+        cache_dir = os.environ.get('D2L_DATA_DIR') or os.path.join('..', 'data')
+    os.makedirs(cache_dir, exist_ok=True)
+    path = os.path.join(cache_dir, url.split('/')[-1])
+    if os.path.exists(path):
+        if sha1_file(path) == sha1_hash:
+            return path  # A verified copy is in the cache
+        print(f'{path} has the wrong SHA-1 digest, downloading it again')
+    print(f'Downloading {name} from {url}')
+    partial = path + '.part'
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, \
+                open(partial, 'wb') as f:
+            while True:
+                chunk = response.read(2**20)
+                if not chunk:
+                    break
+                f.write(chunk)
+    except (OSError, http.client.HTTPException) as e:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise OSError(
+            f'cannot download data set {name!r} from {url} ({e!r}).\n'
+            f'If this computer is offline, fetch the file on another one and '
+            f'copy it to\n    {os.path.abspath(path)}\n'
+            f'(its SHA-1 digest must be {sha1_hash}).') from e
+    actual = sha1_file(partial)
+    if actual != sha1_hash:
+        os.remove(partial)
+        raise ValueError(
+            f'the file downloaded for data set {name!r} from {url} has SHA-1 '
+            f'digest {actual}, but DATA_HUB expects {sha1_hash}: the transfer '
+            f'was corrupted or the server holds a different version')
+    os.replace(partial, path)
+    return path
+
+
+# Defined in chapter_appendix/data-hub.md
+def download_extract(name, folder=None, cache_dir=None):
+    """Download the zip or tar archive `name` and unpack it into the cache.
+
+    Returns the directory `folder` of the cache directory if given; otherwise
+    the path of the archive without its extension ('x.tar.gz' -> 'x'), where
+    an archive holding one folder named like itself unpacks to.
+    """
+    path = download(name, cache_dir)
+    base_dir = os.path.dirname(path)
+    if path.endswith('.zip'):
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(base_dir)
+    elif path.endswith(('.tar', '.tar.gz', '.tgz')):
+        with tarfile.open(path) as archive:
+            if hasattr(tarfile, 'data_filter'):  # Python 3.8.17+, 3.11.4+
+                archive.extractall(base_dir, filter='data')
+            else:
+                archive.extractall(base_dir)
+    else:
+        raise ValueError(f'{path} is neither a zip nor a tar archive')
+    if folder is not None:
+        return os.path.join(base_dir, folder)
+    for extension in ('.tar.gz', '.tgz', '.tar', '.zip'):
+        if path.endswith(extension):
+            return path[:-len(extension)]
+
+
+# Defined in chapter_appendix/data-hub.md
+def read_idx(path):
+    """Read an idx file of unsigned bytes (as in MNIST), gzip-compressed or not.
+
+    Returns a NumPy array of dtype uint8 with the shape that the header declares.
+    """
+    import gzip
+    with (gzip.open if path.endswith('.gz') else open)(path, 'rb') as f:
+        data = f.read()
+    if len(data) < 4 or data[:3] != b'\x00\x00\x08':
+        raise ValueError(f'{path} is not an idx file of unsigned bytes')
+    ndim = data[3]
+    shape = onp.frombuffer(data, dtype='>u4', count=ndim, offset=4)
+    return onp.frombuffer(data, dtype=onp.uint8, offset=4 + 4 * ndim).reshape(
+        tuple(int(n) for n in shape))
+
+
+# Defined in chapter_appendix/data-hub.md
+DATA_HUB['fashion_mnist_train_images'] = (
+    DATA_URL + 'fashion-mnist/train-images-idx3-ubyte.gz',
+    '0cf37b0d40ed5169c6b3aba31069a9770ac9043d')
+DATA_HUB['fashion_mnist_train_labels'] = (
+    DATA_URL + 'fashion-mnist/train-labels-idx1-ubyte.gz',
+    '236021d52f1e40852b06a4c3008d8de8aef1e40b')
+DATA_HUB['fashion_mnist_t10k_images'] = (
+    DATA_URL + 'fashion-mnist/t10k-images-idx3-ubyte.gz',
+    '626ed6a7c06dd17c0eec72fa3be1740f146a2863')
+DATA_HUB['fashion_mnist_t10k_labels'] = (
+    DATA_URL + 'fashion-mnist/t10k-labels-idx1-ubyte.gz',
+    '17f9ab60e7257a1620f4ad76bbbaf857c3920701')
+
+
+# Defined in chapter_appendix/data-hub.md
+class FashionMNIST(DataModule):
+    """Fashion-MNIST: 28x28 grayscale images of clothing in 10 classes.
+
+    The four files are fetched through `DATA_HUB` into the cache directory
+    `root` (see `download`). Images become float32 arrays of shape
+    (1, height, width) with values in [0, 1], labels int32; the 60,000
+    training images train, the 10,000 test images validate.
+    """
+    def __init__(self, batch_size=64, resize=(28, 28), root=None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.X_train, self.y_train = self.read('train')
+        self.X_val, self.y_val = self.read('t10k')
+
+    def read(self, split):
+        """Return the images and the labels of the split 'train' or 't10k'."""
+        images = read_idx(download(f'fashion_mnist_{split}_images', self.root))
+        labels = read_idx(download(f'fashion_mnist_{split}_labels', self.root))
+        X = np.array(images, dtype='float32')[:, None, :, :] / 255
+        size = ((self.resize, self.resize) if isinstance(self.resize, int)
+                else tuple(self.resize))
+        if size != X.shape[2:]:
+            X = npx.image.resize(X.transpose(0, 2, 3, 1),
+                                 size=(size[1], size[0]))  # (width, height)
+            X = X.transpose(0, 3, 1, 2)
+        return X, np.array(labels, dtype='int32')
+
+    def get_dataloader(self, train):
+        """Return a DataLoader over the training or the validation images."""
+        data = (self.X_train, self.y_train) if train else (self.X_val, self.y_val)
+        return self.get_tensorloader(data, train)
+
+    def text_labels(self, indices):
+        """Return the names of the classes with the labels in `indices`."""
+        names = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
+                 'shirt', 'sneaker', 'bag', 'ankle boot']
+        return [names[int(i)] for i in indices]
+
+    def visualize(self, batch, nrows=1, ncols=8, labels=[]):
+        """Show the images of a minibatch with their class names as titles."""
+        X, y = batch
+        if not labels:
+            labels = self.text_labels(y)
+        return show_images(X.squeeze(1), nrows, ncols, titles=labels)

@@ -26,7 +26,7 @@ def test_site_layout(built_book):
     root, _ = built_book
     site = root / '_build' / 'site'
     assert site.is_symlink()
-    for lang in ('en', 'ja'):
+    for lang in ('en', 'ja', 'zh', 'ko'):
         for page in ('index.html', 'chapter_preface.html', 'chapter_basics/index.html',
                      'chapter_basics/arrays.html', f'minibook-{lang}.pdf', f'minibook-{lang}-notebooks.zip'):
             assert (site / lang / page).is_file(), (lang, page)
@@ -63,7 +63,11 @@ def test_pdfs(built_book):
     assert '1.1 Arrays and Plots' in en              # numbered like the HTML; preface is not
     assert '1 Preface' not in en
     assert '配列と図' in ja and '参考文献' in ja and '目次' in ja
-    for lang in ('en', 'ja'):
+    zh = pdf_text(root / '_build/site/zh/minibook-zh.pdf')
+    ko = pdf_text(root / '_build/site/ko/minibook-ko.pdf')
+    assert '数组与绘图' in zh and '目录' in zh
+    assert '배열과' in ko and '목차' in ko
+    for lang in ('en', 'ja', 'zh', 'ko'):
         log = read(root / f'_build/{lang}/latex/minibook-{lang}.log')
         assert 'Missing character' not in log
 
@@ -109,6 +113,7 @@ def test_check_reports_translation_status(tmp_path):
     result = run_build(root, 'check')
     assert result.returncode == 0, result.stderr
     assert 'ja: 2 missing, 0 stale, 0 orphan' in result.stdout
+    assert 'ko: 3 missing, 0 stale, 0 orphan' in result.stdout
     section = root / 'chapters/en/chapter_basics/arrays.md'
     section.write_text(read(section) + '\nOne more sentence.\n', encoding='utf-8')
     result = run_build(root, 'check')

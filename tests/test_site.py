@@ -93,15 +93,16 @@ def test_language_switcher_lands_on_the_same_section(server, browser):
     page.wait_for_load_state()
     assert page.url.endswith('/ja/chapter_basics/arrays.html') and '配列と図' in page.title()
     ARTIFACTS.mkdir(exist_ok=True)
-    for lang in ('en', 'ja'):
+    for lang in ('en', 'ja', 'zh', 'ko'):
         page.goto(f'{base}/{lang}/chapter_basics/arrays.html', wait_until='networkidle')
         page.screenshot(path=str(ARTIFACTS / f'minibook-{lang}-arrays.png'))
 
 
-def test_search_finds_a_japanese_word(server, browser):
+@pytest.mark.parametrize('lang, word', [('ja', '配列'), ('zh', '数组'), ('ko', '배열'), ('en', 'arrow')])
+def test_search_finds_a_word(server, browser, lang, word):
     _, base = server
     page = open_page(browser, base)
-    page.goto(f'{base}/ja/search.html?q=配列', wait_until='networkidle')
+    page.goto(f'{base}/{lang}/search.html?q={word}', wait_until='networkidle')
     page.wait_for_selector('ul.search li', timeout=15000)
     hits = page.locator('ul.search li a').evaluate_all('(links) => links.map(a => a.getAttribute("href"))')
     assert any('chapter_basics/arrays.html' in h for h in hits), hits
@@ -140,6 +141,6 @@ def test_copy_button_on_code_cells(server, browser):
 
 def test_theme_assets_are_small(server):
     site, _ = server
-    for lang in ('en', 'ja'):
+    for lang in ('en', 'ja', 'zh', 'ko'):
         size = sum(p.stat().st_size for p in (site / lang / '_static').rglob('*') if p.is_file())
         assert size < 5 * 1024 * 1024, (lang, size)
