@@ -79,6 +79,9 @@ class Renderer:
                 (dst.parent / fname).write_bytes(data)
             if s.name == 'index' and self.config.bibfile.is_file():
                 body += REFERENCES_TOC
+            elif self.config.discuss_url and s.name != 'index':
+                body += discussion_qr(self.config.discuss_url.format(lang=self.lang, path=s.name),
+                                      UI_TEXT[self.lang][2])
             dst.write_text(body, encoding='utf-8')
         if self.config.bibfile.is_file():
             names.add('references')
@@ -179,6 +182,14 @@ class Renderer:
             raise BuildError(Problem(tex, 1, f'the PDF is missing {len(missing)} glyph(s): {" ".join(missing[:20])}',
                                      'a font for this script is not configured'))
         return pdf
+
+
+def discussion_qr(url, label):
+    """A QR code for the section's discussion page, at the end of the section in the PDF."""
+    safe = url.replace('%', '\\%').replace('#', '\\#')
+    return ('\n\n.. raw:: latex\n\n'
+            f'   \\par\\medskip\\noindent\\qrcode[height=1.6cm]{{{safe}}}\\quad '
+            f'\\parbox[b]{{0.7\\linewidth}}{{\\small {label}: \\url{{{safe}}}}}\\par\n')
 
 
 REFERENCES_TOC = '\n\n.. toctree::\n   :hidden:\n\n   references\n'

@@ -50,6 +50,7 @@ def on_config_inited(app, config):
     if lang.cjk_font:
         elements.update(polyglossia='', babel='', fontenc=_cjk_fonts(lang.cjk_font),
                         fvset=r'\fvset{fontsize=\small,formatcom=\xeCJKVerbAddon}')
+    elements['preamble'] += '\n\\usepackage{qrcode}'
     elements['preamble'] += '\n' + (r'\AtBeginDocument{\renewcommand{\bibname}{%s}'
                                     r'\renewcommand{\contentsname}{%s}}' % (lang.references, lang.contents))
     config.latex_elements = elements

@@ -45,6 +45,9 @@ def test_html_resolves_references_and_shows_outputs(built_book):
     assert '.png' in page or '.svg' in page         # plot image
     assert ':numref:' not in text and ':cite:' not in text
     assert 'href="../../ja/chapter_basics/arrays.html"' in page   # language switcher, same section
+    assert 'href="https://colab.example.org/en/chapter_basics/arrays.ipynb"' in page
+    assert 'href="https://example.org/discuss/en/chapter_basics/arrays"' in page
+    assert 'href="../minibook-en.pdf"' in page
 
 
 def test_japanese_page_is_localized(built_book):
@@ -62,6 +65,7 @@ def test_pdfs(built_book):
     assert 'Arrays and Plots' in en and 'price' in en and 'total: 66' in en
     assert '1.1 Arrays and Plots' in en              # numbered like the HTML; preface is not
     assert '1 Preface' not in en
+    assert 'Discuss: https://example.org/discuss/en/chapter_basics/arrays' in en   # next to its QR code
     assert '配列と図' in ja and '参考文献' in ja and '目次' in ja
     zh = pdf_text(root / '_build/site/zh/minibook-zh.pdf')
     ko = pdf_text(root / '_build/site/ko/minibook-ko.pdf')
