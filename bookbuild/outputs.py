@@ -1,5 +1,10 @@
-"""Prepare executed outputs for rendering: HTML tables become Markdown tables so the PDF keeps them."""
+"""Prepare executed notebooks for rendering: HTML tables become Markdown tables so the PDF keeps
+them, and display math sits on one line so d2lbook can attach its equation label."""
+import re
 from html.parser import HTMLParser
+
+DISPLAY_MATH = re.compile(r'\$\$(.+?)\$\$', re.S)
+FENCE = re.compile(r'^```.*?^```', re.M | re.S)
 
 
 class _TableParser(HTMLParser):
@@ -43,7 +48,7 @@ def html_table_to_markdown(html):
     if len(rows) > 2 and rows[1][0] and not any(rows[1][1:]) and not rows[0][0]:
         rows[0][0] = rows[1][0]
         del rows[1]
-    esc = lambda s: s.replace('|', r'\|') or ' '
+    esc = lambda s: re.sub(r'([\\|*_`])', r'\\\1', s) or ' '
     lines = ['| ' + ' | '.join(esc(c) for c in rows[0]) + ' |',
              '|' + '|'.join('---' for _ in rows[0]) + '|']
     lines += ['| ' + ' | '.join(esc(c) for c in r) + ' |' for r in rows[1:]]
@@ -62,4 +67,46 @@ def tables_as_markdown(nb):
                 table = html_table_to_markdown(html)
                 if table:
                     out['data'] = {'text/markdown': table}
+    return nb
+
+
+def one_line_math(text):
+    """Join the lines of every ``$$...$$`` block (outside code fences).
+
+    d2lbook turns ``:eqlabel:`` into a ``:label:`` option of the math directive,
+    which only works when pandoc emits the formula as the directive's argument,
+    i.e. when it is written on one line.
+    """
+    def join(match):
+        return '$$' + ' '.join(l.strip() for l in match.group(1).strip().splitlines()) + '$$'
+    parts, last = [], 0
+    for fence in FENCE.finditer(text):
+        parts.append(DISPLAY_MATH.sub(join, text[last:fence.start()]))
+        parts.append(fence.group(0))
+        last = fence.end()
+    parts.append(DISPLAY_MATH.sub(join, text[last:]))
+    return ''.join(parts)
+
+
+RST_INLINE = re.compile(r'([\\|*_`])')
+
+
+def escape_text_outputs(cell):
+    """d2lbook shows text outputs as reST ``parsed-literal`` blocks, where ``|x|``,
+    ``name_`` or ``*`` would be read as markup; escape them so the text shows as printed."""
+    for out in cell.get('outputs', []):
+        if out.get('output_type') == 'stream':
+            out['text'] = RST_INLINE.sub(r'\\\1', out['text'])
+        elif 'text/plain' in out.get('data', {}) and len(out['data']) == 1:
+            out['data']['text/plain'] = RST_INLINE.sub(r'\\\1', out['data']['text/plain'])
+
+
+def prepare(nb):
+    """Everything the renderer needs changed in an executed notebook, in place."""
+    tables_as_markdown(nb)
+    for cell in nb.cells:
+        if cell.cell_type == 'markdown':
+            cell.source = one_line_math(cell.source)
+        elif cell.cell_type == 'code':
+            escape_text_outputs(cell)
     return nb

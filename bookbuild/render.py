@@ -14,7 +14,7 @@ import nbformat
 
 from .errors import BuildError, Problem
 from .languages import LANGUAGES, SOURCE
-from .outputs import tables_as_markdown
+from .outputs import prepare
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 UI_TEXT = {
@@ -71,7 +71,7 @@ class Renderer:
             dst = self.rst_dir / f'{s.name}.rst'
             if dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime:
                 continue
-            nb = tables_as_markdown(nbformat.read(src, as_version=4))
+            nb = prepare(nbformat.read(src, as_version=4))
             key = 'output_' + Path(s.name).name + '_' + hashlib.sha1(s.name.encode()).hexdigest()[:6]
             body, resources = d2lbook_rst.convert_notebook(nb, {'unique_key': key})
             dst.parent.mkdir(parents=True, exist_ok=True)

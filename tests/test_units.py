@@ -141,3 +141,9 @@ def test_unnumber_chapters(tmp_path):
     assert '\\chapter*{Preface}\\addcontentsline{toc}{chapter}{Preface}' in text
     assert '\\section*{Why}' in text and '\\section{A}' in text and '\\chapter{Intro}' in text
     assert '\\chapter*{Appendix}' in text and 'References' not in text
+
+
+def test_display_math_is_joined_outside_fences():
+    from bookbuild.outputs import one_line_math
+    text = 'A\n\n$$\na = b\n+ c.\n$$\n:eqlabel:`eq_a`\n\n```python\n$$\nx\n$$\n```\n'
+    assert one_line_math(text) == 'A\n\n$$a = b + c.$$\n:eqlabel:`eq_a`\n\n```python\n$$\nx\n$$\n```\n'
