@@ -63,13 +63,19 @@ class Renderer:
 
     # ---- rst -------------------------------------------------------------
     def write_rst(self, sections):
+        """Convert notebooks whose content, or whose conversion code, changed since last time."""
         from d2lbook import rst as d2lbook_rst
         names = set()
+        stamps_path = self.rst_dir / '.stamps.json'
+        stamps = json.loads(stamps_path.read_text()) if stamps_path.is_file() else {}
+        converter = hashlib.sha256(b''.join(Path(__file__).with_name(f).read_bytes()
+                                            for f in ('render.py', 'outputs.py'))).hexdigest()
         for s in sections:
             names.add(s.name)
             src = self.nb_dir / f'{s.name}.ipynb'
             dst = self.rst_dir / f'{s.name}.rst'
-            if dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime:
+            stamp = hashlib.sha256(src.read_bytes() + converter.encode()).hexdigest()
+            if dst.is_file() and stamps.get(s.name) == stamp:
                 continue
             nb = prepare(nbformat.read(src, as_version=4))
             key = 'output_' + Path(s.name).name + '_' + hashlib.sha1(s.name.encode()).hexdigest()[:6]
@@ -83,6 +89,9 @@ class Renderer:
                 body += discussion_qr(self.config.discuss_url.format(lang=self.lang, path=s.name),
                                       UI_TEXT[self.lang][2])
             dst.write_text(body, encoding='utf-8')
+            stamps[s.name] = stamp
+        self.rst_dir.mkdir(parents=True, exist_ok=True)
+        stamps_path.write_text(json.dumps(stamps))
         if self.config.bibfile.is_file():
             names.add('references')
             title = LANGUAGES[self.lang].references

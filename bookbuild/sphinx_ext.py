@@ -50,6 +50,8 @@ def on_config_inited(app, config):
     if lang.cjk_font:
         elements.update(polyglossia='', babel='', fontenc=_cjk_fonts(lang.cjk_font),
                         fvset=r'\fvset{fontsize=\small,formatcom=\xeCJKVerbAddon}')
+    else:   # the names of the other editions, e.g. on the front page
+        elements['fontenc'] = elements.get('fontenc', r'\usepackage{fontspec}') + '\n' + _cjk_fonts('JP')
     elements['preamble'] += '\n\\usepackage{qrcode}'
     elements['preamble'] += '\n' + (r'\AtBeginDocument{\renewcommand{\bibname}{%s}'
                                     r'\renewcommand{\contentsname}{%s}}' % (lang.references, lang.contents))
