@@ -3,8 +3,11 @@ them, and display math sits on one line so d2lbook can attach its equation label
 import re
 from html.parser import HTMLParser
 
+import nbformat
+
 DISPLAY_MATH = re.compile(r'\$\$(.+?)\$\$', re.S)
 FENCE = re.compile(r'^```.*?^```', re.M | re.S)
+RST_INLINE = re.compile(r'([\\|*_`])')
 
 
 class _TableParser(HTMLParser):
@@ -35,8 +38,8 @@ class _TableParser(HTMLParser):
             self.cell.append(data)
 
 
-def html_table_to_markdown(html):
-    """A pipe table from the first HTML table (pandas' DataFrame HTML), or None."""
+def html_table_rows(html):
+    """The rows (lists of cell texts) of the first HTML table, as pandas writes DataFrames."""
     parser = _TableParser()
     parser.feed(html)
     rows = [r for r in parser.rows if any(c for c in r)]
@@ -48,25 +51,35 @@ def html_table_to_markdown(html):
     if len(rows) > 2 and rows[1][0] and not any(rows[1][1:]) and not rows[0][0]:
         rows[0][0] = rows[1][0]
         del rows[1]
-    esc = lambda s: re.sub(r'([\\|*_`])', r'\\\1', s) or ' '
-    lines = ['| ' + ' | '.join(esc(c) for c in rows[0]) + ' |',
-             '|' + '|'.join('---' for _ in rows[0]) + '|']
-    lines += ['| ' + ' | '.join(esc(c) for c in r) + ' |' for r in rows[1:]]
-    return '\n'.join(lines)
+    return rows
 
 
-def tables_as_markdown(nb):
-    """Replace DataFrame HTML outputs by Markdown tables, in place."""
+def rows_to_list_table(rows):
+    """A reST list-table (no cell wrapping, works in HTML and LaTeX) in an eval_rst block."""
+    lines = ['```eval_rst', '.. list-table::', '   :header-rows: 1', '   :class: d2l-output-table', '']
+    for row in rows:
+        for i, cell in enumerate(row):
+            text = RST_INLINE.sub(r'\\\1', cell) if cell else '\\ '
+            lines.append(('   * - ' if i == 0 else '     - ') + text)
+    return '\n'.join(lines + ['```'])
+
+
+def tables_as_rst(nb):
+    """Move DataFrame outputs into reST tables right after their cell, so the PDF keeps them."""
+    cells = []
     for cell in nb.cells:
+        cells.append(cell)
         if cell.cell_type != 'code':
             continue
+        kept = []
         for out in cell.get('outputs', []):
-            data = out.get('data', {})
-            html = data.get('text/html', '')
-            if '<table' in html:
-                table = html_table_to_markdown(html)
-                if table:
-                    out['data'] = {'text/markdown': table}
+            rows = html_table_rows(out.get('data', {}).get('text/html', ''))
+            if rows:
+                cells.append(nbformat.v4.new_markdown_cell(rows_to_list_table(rows)))
+            else:
+                kept.append(out)
+        cell.outputs = kept
+    nb.cells = cells
     return nb
 
 
@@ -88,9 +101,6 @@ def one_line_math(text):
     return ''.join(parts)
 
 
-RST_INLINE = re.compile(r'([\\|*_`])')
-
-
 def escape_text_outputs(cell):
     """d2lbook shows text outputs as reST ``parsed-literal`` blocks, where ``|x|``,
     ``name_`` or ``*`` would be read as markup; escape them so the text shows as printed."""
@@ -103,7 +113,7 @@ def escape_text_outputs(cell):
 
 def prepare(nb):
     """Everything the renderer needs changed in an executed notebook, in place."""
-    tables_as_markdown(nb)
+    tables_as_rst(nb)
     for cell in nb.cells:
         if cell.cell_type == 'markdown':
             cell.source = one_line_math(cell.source)

@@ -11,7 +11,7 @@ from bookbuild.cache import Cache, cache_key
 from bookbuild.errors import BuildError, Collector
 from bookbuild.execute import truncate_outputs
 from bookbuild.notebooks import code_signature, resource_hint
-from bookbuild.outputs import html_table_to_markdown
+from bookbuild.outputs import tables_as_rst
 from bookbuild.render import unnumber_chapters
 
 
@@ -72,10 +72,15 @@ def test_saved_blocks():
     assert library._strip_marks(block) == '@add_to_class(A)\ndef m(self):\n    return B()'
 
 
-def test_html_table_to_markdown():
-    html = ('<table class="dataframe"><thead><tr><th></th><th>a</th><th>b</th></tr></thead>'
+def test_dataframe_html_becomes_a_rest_table():
+    html = ('<table class="dataframe"><thead><tr><th></th><th>total_a</th><th>b</th></tr></thead>'
             '<tbody><tr><th>0</th><td>1</td><td>x|y</td></tr></tbody></table>')
-    assert html_table_to_markdown(html) == '|   | a | b |\n|---|---|---|\n| 0 | 1 | x\\|y |'
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('df')])
+    nb.cells[0].outputs = [nbformat.v4.new_output('execute_result', {'text/html': html, 'text/plain': 'df'})]
+    tables_as_rst(nb)
+    assert nb.cells[0].outputs == [] and nb.cells[1].cell_type == 'markdown'
+    assert nb.cells[1].source.splitlines()[5:] == [
+        '   * - \\ ', '     - total\\_a', '     - b', '   * - 0', '     - 1', '     - x\\|y', '```']
 
 
 def test_truncate_long_outputs():
