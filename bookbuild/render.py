@@ -65,6 +65,7 @@ class Renderer:
     def write_rst(self, sections):
         """Convert notebooks whose content, or whose conversion code, changed since last time."""
         from d2lbook import rst as d2lbook_rst
+        _unwrapped_pandoc()
         names = set()
         stamps_path = self.rst_dir / '.stamps.json'
         stamps = json.loads(stamps_path.read_text()) if stamps_path.is_file() else {}
@@ -202,6 +203,24 @@ def discussion_qr(url, label):
 
 
 REFERENCES_TOC = '\n\n.. toctree::\n   :hidden:\n\n   references\n'
+
+
+def _unwrapped_pandoc():
+    """Make nbconvert call pandoc without line wrapping.
+
+    At pandoc's default 72 columns, Markdown tables become reST grid tables whose
+    cells are wrapped mid-word, which breaks inline roles such as :math: (and CJK
+    text, counted double-width, wraps the most).
+    """
+    import nbconvert.filters.pandoc as nb_pandoc
+    if getattr(nb_pandoc.pandoc, 'unwrapped', False):
+        return
+    original = nb_pandoc.pandoc
+
+    def pandoc(source, fmt, to, extra_args=None, **kwargs):
+        return original(source, fmt, to, extra_args=list(extra_args or []) + ['--columns=10000'], **kwargs)
+    pandoc.unwrapped = True
+    nb_pandoc.pandoc = pandoc
 
 
 def _write_if_changed(path, text):
