@@ -509,7 +509,14 @@ def report(summary, meta, path_md):
         lines.append(f'- **{"met" if t["met"] else "MISSED" if t["met"] is False else "n/a"}** — {t["target"]}: '
                      f'{t["detail"]}')
     lines.append('')
-    Path(path_md).write_text('\n'.join(lines), encoding='utf-8')
+    path_md = Path(path_md)
+    old = path_md.read_text(encoding='utf-8') if path_md.is_file() else ''
+    if ANALYSIS_MARK in old:      # hand-written analysis of an earlier run is kept, below the numbers
+        lines[-1] = old[old.index(ANALYSIS_MARK):]
+    path_md.write_text('\n'.join(lines), encoding='utf-8')
+
+
+ANALYSIS_MARK = '<!-- analysis: kept when bench/run.py rewrites this file -->'
 
 
 def targets(S, langs_counts):

@@ -13,7 +13,7 @@ from .languages import SOURCE
 from .pipeline import Build
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ['all', 'html', 'pdf', 'execute', 'lib', 'check', 'test', 'cache', 'translated']
+COMMANDS = ['all', 'html', 'pdf', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench']
 
 
 def parse(argv):
@@ -23,7 +23,8 @@ def parse(argv):
                    help='all (default): check, execute, HTML, PDF, publish; html|pdf: only that output; '
                    'execute: run code into the cache; lib: regenerate d2l/mxnet.py (--check: verify); '
                    'check: references and translation status; test: the test suite; '
-                   'cache list|clear; translated FILE...: record translations as following English')
+                   'cache list|clear; translated FILE...: record translations as following English; '
+                   'bench [--reps N ...]: time the build against plain d2lbook (bench/run.py)')
     p.add_argument('args', nargs='*', help='arguments of cache/translated/test')
     p.add_argument('--lang', help='comma-separated languages (default: all in config.ini)')
     p.add_argument('--keep-going', action='store_true', help='report every problem, then exit non-zero')
@@ -51,7 +52,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print('\ninterrupted; the published site was left as it was.', file=sys.stderr)
         code = 130
-    if args.command not in ('test', 'cache', 'translated'):
+    if args.command not in ('test', 'cache', 'translated', 'bench'):
         print(f'done in {time.time() - start:.1f}s' if code == 0 else f'failed after {time.time() - start:.1f}s')
     sys.exit(code)
 
@@ -61,6 +62,8 @@ def run(args, extra):
     if args.command == 'test':
         return subprocess.call([sys.executable, '-m', 'pytest', str(ROOT / 'tests')] + args.args + extra,
                                cwd=ROOT)
+    if args.command == 'bench':
+        return subprocess.call([sys.executable, str(ROOT / 'bench' / 'run.py')] + args.args + extra, cwd=ROOT)
     if extra:
         raise SystemExit(f'error: unrecognized arguments: {" ".join(extra)}')
     if args.command == 'lib':

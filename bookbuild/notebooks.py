@@ -38,9 +38,10 @@ def resource_hint(cells):
 def to_notebook(cells):
     """A notebook whose cells keep their Markdown line in ``metadata.md_line``."""
     nb_cells = []
-    for cell in cells:
+    for i, cell in enumerate(cells):
         make = nbformat.v4.new_code_cell if cell.kind == 'code' else nbformat.v4.new_markdown_cell
         nb_cell = make(cell.source)
+        nb_cell['id'] = f'cell-{i}'     # stable, so an unchanged section writes an identical notebook
         nb_cell.metadata['md_line'] = cell.line
         nb_cells.append(nb_cell)
     nb = nbformat.v4.new_notebook(cells=nb_cells)

@@ -83,6 +83,59 @@ def tables_as_rst(nb):
     return nb
 
 
+def _outside(pattern_fn, text):
+    """Apply ``pattern_fn`` to the prose of ``text``: not to code blocks or display math."""
+    parts, last = [], 0
+    for block in re.finditer(r'^```.*?^```|\$\$.+?\$\$', text, re.M | re.S):
+        parts.append(pattern_fn(text[last:block.start()]))
+        parts.append(block.group(0))
+        last = block.end()
+    parts.append(pattern_fn(text[last:]))
+    return ''.join(parts)
+
+
+INLINE_MATH = re.compile(r'\$[^$\n]+\$')
+CODE_SPAN = re.compile(r'`[^`\n]+`')
+STARS = re.compile(r'(?<![\\*])\*{1,2}(?!\*)')
+
+
+def _unemphasize_math(text):
+    """Pair emphasis stars in order within each paragraph; drop a pair that encloses math."""
+    codes = CODE_SPAN.findall(text)
+    paragraphs = re.split(r'(\n\s*\n)', CODE_SPAN.sub('\1', text))
+    for i, para in enumerate(paragraphs):
+        maths = INLINE_MATH.findall(para)
+        masked = INLINE_MATH.sub('\0', para)
+        stars = [m for m in STARS.finditer(masked)
+                 if not (m.group(0) == '*' and re.match(r'^[ \t]*$', masked[:m.start()].rsplit('\n', 1)[-1])
+                         and masked[m.end():m.end() + 1] == ' ')]          # a list bullet
+        drop, open_ = set(), {}
+        for m in stars:
+            kind = m.group(0)
+            if kind in open_:
+                start = open_.pop(kind)
+                if '\0' in masked[start.end():m.start()]:
+                    drop.update({start.start(), m.start()})
+            else:
+                open_[kind] = m
+        out, last = [], 0
+        for m in stars:
+            if m.start() in drop:
+                out.append(masked[last:m.start()])
+                last = m.end()
+        out.append(masked[last:])
+        restored = iter(maths)
+        paragraphs[i] = re.sub('\0', lambda _: next(restored), ''.join(out))
+    restored = iter(codes)
+    return re.sub('\1', lambda _: next(restored), ''.join(paragraphs))
+
+
+def plain_emphasized_math(text):
+    """Drop emphasis around text holding inline math (``*$n$-dimensional array*``):
+    reST cannot nest the math role inside emphasis and would print it literally."""
+    return _outside(_unemphasize_math, text)
+
+
 def one_line_math(text):
     """Join the lines of every ``$$...$$`` block (outside code fences).
 
@@ -116,7 +169,7 @@ def prepare(nb):
     tables_as_rst(nb)
     for cell in nb.cells:
         if cell.cell_type == 'markdown':
-            cell.source = one_line_math(cell.source)
+            cell.source = plain_emphasized_math(one_line_math(cell.source))
         elif cell.cell_type == 'code':
             escape_text_outputs(cell)
     return nb

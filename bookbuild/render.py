@@ -168,13 +168,39 @@ class Renderer:
             self.log(f'  {self.lang}: {len(warnings)} Sphinx {builder} warning(s), see {self.work.name}/sphinx-{builder}.log')
         return warnings
 
+    def _fingerprint(self, extra=''):
+        """Hash of everything Sphinx reads: the rst tree, the book's static files, this package."""
+        h = hashlib.sha256(extra.encode())
+        for base in (self.rst_dir, TOOL_ROOT / 'static', Path(__file__).parent):
+            for path in sorted(p for p in base.rglob('*') if p.is_file() and '__pycache__' not in p.parts):
+                h.update(str(path.relative_to(base)).encode() + b'\0' + path.read_bytes())
+        return h.hexdigest()
+
+    def _up_to_date(self, name, output, extra=''):
+        """True when ``output`` was built from exactly these inputs; else remember to stamp it."""
+        stamp = self.work / f'{name}.fingerprint'
+        self._pending = (stamp, self._fingerprint(extra))
+        return output.is_file() and stamp.is_file() and stamp.read_text() == self._pending[1]
+
+    def _stamp(self):
+        stamp, value = self._pending
+        stamp.write_text(value)
+
     def html(self):
-        return self._sphinx('html', self.html_dir)
+        if self._up_to_date('html', self.html_dir / 'index.html'):
+            self.log(f'  {self.lang}: html unchanged')
+            return []
+        warnings = self._sphinx('html', self.html_dir)
+        self._stamp()
+        return warnings
 
     def pdf(self, frontmatter, backmatter):
         """LaTeX through Sphinx, then xelatex; returns the PDF path."""
-        self._sphinx('latex', self.latex_dir)
         tex = self.latex_dir / f'{self.config.name}-{self.lang}.tex'
+        if self._up_to_date('pdf', tex.with_suffix('.pdf'), f'{frontmatter},{backmatter}'):
+            self.log(f'  {self.lang}: pdf unchanged')
+            return tex.with_suffix('.pdf')
+        self._sphinx('latex', self.latex_dir)
         from d2lbook.build import process_latex
         process_latex(str(tex), None)
         unnumber_chapters(tex, frontmatter, backmatter, LANGUAGES[self.lang].references)
@@ -191,6 +217,7 @@ class Renderer:
         if missing:
             raise BuildError(Problem(tex, 1, f'the PDF is missing {len(missing)} glyph(s): {" ".join(missing[:20])}',
                                      'a font for this script is not configured'))
+        self._stamp()
         return pdf
 
 

@@ -152,3 +152,16 @@ def test_display_math_is_joined_outside_fences():
     from bookbuild.outputs import one_line_math
     text = 'A\n\n$$\na = b\n+ c.\n$$\n:eqlabel:`eq_a`\n\n```python\n$$\nx\n$$\n```\n'
     assert one_line_math(text) == 'A\n\n$$a = b + c.$$\n:eqlabel:`eq_a`\n\n```python\n$$\nx\n$$\n```\n'
+
+
+def test_emphasis_around_inline_math_is_dropped():
+    from bookbuild.outputs import plain_emphasized_math
+    text = ('The *$n$-dimensional array* and *tensors*, **$K$-fold\ncross-validation**;\n\n'
+            '* $K$-fold is a list item\n\n$$x^* = *y*$$ and `*$a$*`')
+    assert plain_emphasized_math(text) == (
+        'The $n$-dimensional array and *tensors*, $K$-fold\ncross-validation;\n\n'
+        '* $K$-fold is a list item\n\n$$x^* = *y*$$ and `*$a$*`')
+    assert plain_emphasized_math('이 *상위 $k$ 정확도*를 구현') == '이 상위 $k$ 정확도를 구현'
+    ja = '*行列*とは、$m$ 行の格子です。行列の*転置* $A^\\top$ と*$n$ 次元配列*であり'
+    assert plain_emphasized_math(ja) == '*行列*とは、$m$ 行の格子です。行列の*転置* $A^\\top$ と$n$ 次元配列であり'
+    assert plain_emphasized_math('*a `c` b* $x$ *d* and *`k` is $k$*') == '*a `c` b* $x$ *d* and `k` is $k$'
