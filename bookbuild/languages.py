@@ -13,10 +13,11 @@ class Language:
     contents: str = 'Contents'
     references: str = 'References'
     date_format: str = ''
+    chapter_name: str = ''      # word before the chapter number in PDF page headers
 
 
 LANGUAGES = {
-    'en': Language('en', 'English', 'en'),
+    'en': Language('en', 'English', 'en', chapter_name='Chapter'),
     'ja': Language(
         'ja', '日本語', 'ja', 'JP',
         fallback_notice='この節はまだ翻訳されていません。英語の原文を表示しています。',

@@ -21,7 +21,9 @@ LATIN_FONTS = r'''
 
 
 def _cjk_fonts(suffix):
-    return (r'\usepackage{fontspec}' '\n' r'\usepackage{xeCJK}' '\n'
+    # Korean separates words with spaces; xeCJK drops spaces between CJK characters unless told.
+    space = r'\xeCJKsetup{CJKspace=true}' '\n' if suffix == 'KR' else ''
+    return (r'\usepackage{fontspec}' '\n' r'\usepackage{xeCJK}' '\n' + space +
             rf'\setCJKmainfont{{Noto Serif CJK {suffix}}}' '\n'
             rf'\setCJKsansfont{{Noto Sans CJK {suffix}}}' '\n'
             rf'\setCJKmonofont{{Noto Sans Mono CJK {suffix}}}' '\n')
@@ -54,7 +56,9 @@ def on_config_inited(app, config):
         elements['fontenc'] = elements.get('fontenc', r'\usepackage{fontspec}') + '\n' + _cjk_fonts('JP')
     elements['preamble'] += '\n\\usepackage{qrcode}'
     elements['preamble'] += '\n' + (r'\AtBeginDocument{\renewcommand{\bibname}{%s}'
-                                    r'\renewcommand{\contentsname}{%s}}' % (lang.references, lang.contents))
+                                    r'\renewcommand{\contentsname}{%s}'
+                                    r'\renewcommand{\chaptername}{%s}}' % (lang.references, lang.contents,
+                                                                            lang.chapter_name))
     config.latex_elements = elements
     if lang.date_format:
         config.today_fmt = lang.date_format
