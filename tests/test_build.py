@@ -66,6 +66,11 @@ def test_pdfs(built_book):
     assert '1.1 Arrays and Plots' in en              # numbered like the HTML; preface is not
     assert '1 Preface' not in en
     assert 'Discuss: https://example.org/discuss/en/chapter_basics/arrays' in en   # next to its QR code
+    assert 'Fig. 1.1' in en and '(1.1)' in en       # figure and equation numbers as in the HTML
+    assert 'Contents' in en.split('Preface')[0]      # table of contents before the front matter
+    images = subprocess.run(['pdfimages', '-list', str(root / '_build/site/en/minibook-en.pdf')],
+                            capture_output=True, text=True, check=True).stdout
+    assert len(images.splitlines()) >= 3            # header lines + the plot (the SVG figure is vector)
     assert '配列と図' in ja and '参考文献' in ja and '目次' in ja
     zh = pdf_text(root / '_build/site/zh/minibook-zh.pdf')
     ko = pdf_text(root / '_build/site/ko/minibook-ko.pdf')
