@@ -208,3 +208,24 @@ def test_second_build_waits_for_the_first(tmp_path):
     assert second.returncode == 0, second.stderr
     assert 'another build is running on this tree; waiting' in second.stdout
     assert 'notebooks executed: 0' in second.stdout     # the first one's results were reused
+
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGKILL])
+def test_build_killed_while_rendering(published, sig):
+    root, link, page = published
+    edit(root, ARRAYS, 'We add numbers', 'We now add numbers')     # prose only: straight to rendering
+    proc = subprocess.Popen([sys.executable, '-u', '-m', 'bookbuild', 'all', '--lang', 'en', '--root', str(root)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    for line in proc.stdout:
+        if line.startswith('pdf: en'):          # Sphinx/xelatex are running now
+            time.sleep(2)
+            proc.send_signal(sig)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    assert_site_unchanged(root, link, page)
+    result = run_build(root, 'all', '--lang', 'en')
+    assert result.returncode == 0, result.stderr
+    assert 'We now add numbers' in (root / '_build/site/en/chapter_basics/arrays.html').read_text(encoding='utf-8')
+    assert (root / '_build/site/en/minibook-en.pdf').is_file()
