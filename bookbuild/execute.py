@@ -36,7 +36,8 @@ class Job:
 @dataclass
 class Report:
     executed: list = field(default_factory=list)   # (name, seconds)
-    reused: int = 0
+    reused: int = 0          # sections whose outputs were already in the cache
+    sections: int = 0        # sections with code, over all languages
     problems: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
 
@@ -118,6 +119,7 @@ class Executor:
         for key, group in by_key.items():
             if not group[0].code_cells:
                 continue        # prose only: nothing to run
+            report.sections += len(group)
             entry = self.cache.get(key)
             if entry is None:
                 todo.append((key, group[0]))

@@ -119,7 +119,8 @@ class Build:
         lines = []
         if self.report:
             r = self.report
-            lines.append(f'notebooks executed: {len(r.executed)}, reused from cache: {r.reused}'
+            lines.append(f'notebooks executed: {len(r.executed)}, reused from cache: {r.reused} '
+                         f'(sections with code in {len(self.langs)} language(s): {r.sections})'
                          + (f', corrupt cache entries dropped: {len(r.dropped)}' if r.dropped else ''))
             slow = sorted(r.executed, key=lambda x: -x[1])[:5]
             if slow:
