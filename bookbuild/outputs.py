@@ -1,5 +1,6 @@
-"""Prepare executed notebooks for rendering: HTML tables become Markdown tables so the PDF keeps
-them, and display math sits on one line so d2lbook can attach its equation label."""
+"""Prepare executed notebooks for rendering: DataFrame outputs become reST tables so the PDF keeps
+them, display math sits on one line so d2lbook can attach its equation label, and text that reST
+would read as markup is escaped."""
 import re
 from html.parser import HTMLParser
 
@@ -7,7 +8,13 @@ import nbformat
 
 DISPLAY_MATH = re.compile(r'\$\$(.+?)\$\$', re.S)
 FENCE = re.compile(r'^```.*?^```', re.M | re.S)
+FENCE_OR_DISPLAY_MATH = re.compile(r'^```.*?^```|\$\$.+?\$\$', re.M | re.S)
 RST_INLINE = re.compile(r'([\\|*_`])')
+
+
+def rst_escape(text):
+    """Backslash-escape the characters reST reads as inline markup."""
+    return RST_INLINE.sub(r'\\\1', text)
 
 
 class _TableParser(HTMLParser):
@@ -59,7 +66,7 @@ def rows_to_list_table(rows):
     lines = ['```eval_rst', '.. list-table::', '   :header-rows: 1', '   :class: d2l-output-table', '']
     for row in rows:
         for i, cell in enumerate(row):
-            text = RST_INLINE.sub(r'\\\1', cell) if cell else '\\ '
+            text = rst_escape(cell) if cell else '\\ '
             lines.append(('   * - ' if i == 0 else '     - ') + text)
     return '\n'.join(lines + ['```'])
 
@@ -83,10 +90,10 @@ def tables_as_rst(nb):
     return nb
 
 
-def _outside(pattern_fn, text):
-    """Apply ``pattern_fn`` to the prose of ``text``: not to code blocks or display math."""
+def _outside(pattern_fn, text, protected=FENCE_OR_DISPLAY_MATH):
+    """Apply ``pattern_fn`` to the parts of ``text`` that ``protected`` does not match."""
     parts, last = [], 0
-    for block in re.finditer(r'^```.*?^```|\$\$.+?\$\$', text, re.M | re.S):
+    for block in protected.finditer(text):
         parts.append(pattern_fn(text[last:block.start()]))
         parts.append(block.group(0))
         last = block.end()
@@ -145,13 +152,7 @@ def one_line_math(text):
     """
     def join(match):
         return '$$' + ' '.join(l.strip() for l in match.group(1).strip().splitlines()) + '$$'
-    parts, last = [], 0
-    for fence in FENCE.finditer(text):
-        parts.append(DISPLAY_MATH.sub(join, text[last:fence.start()]))
-        parts.append(fence.group(0))
-        last = fence.end()
-    parts.append(DISPLAY_MATH.sub(join, text[last:]))
-    return ''.join(parts)
+    return _outside(lambda prose: DISPLAY_MATH.sub(join, prose), text, protected=FENCE)
 
 
 def escape_text_outputs(cell):
@@ -159,9 +160,9 @@ def escape_text_outputs(cell):
     ``name_`` or ``*`` would be read as markup; escape them so the text shows as printed."""
     for out in cell.get('outputs', []):
         if out.get('output_type') == 'stream':
-            out['text'] = RST_INLINE.sub(r'\\\1', out['text'])
+            out['text'] = rst_escape(out['text'])
         elif 'text/plain' in out.get('data', {}) and len(out['data']) == 1:
-            out['data']['text/plain'] = RST_INLINE.sub(r'\\\1', out['data']['text/plain'])
+            out['data']['text/plain'] = rst_escape(out['data']['text/plain'])
 
 
 def prepare(nb):

@@ -52,7 +52,7 @@ def check(sections, bibfile, image_roots, problems):
     labels, marks = {}, []
     for section in sections:
         # A section shown in English in a translated edition was checked with the English edition.
-        quiet = getattr(section, 'fallback', False)
+        quiet = section.fallback
         for kind, role, target, line in scan(section):
             if kind == 'label':
                 if target in labels and not quiet:

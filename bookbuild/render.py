@@ -35,6 +35,7 @@ class Renderer:
         self.rst_dir = self.work / 'rst'
         self.html_dir = self.work / 'html'
         self.latex_dir = self.work / 'latex'
+        self._inputs = None    # hash of Sphinx's inputs, set after write_rst
 
     @property
     def pdf_name(self):
@@ -65,6 +66,7 @@ class Renderer:
     def write_rst(self, sections):
         """Convert notebooks whose content, or whose conversion code, changed since last time."""
         from d2lbook import rst as d2lbook_rst
+        self._inputs = None
         _unwrapped_pandoc()
         names = set()
         stamps_path = self.rst_dir / '.stamps.json'
@@ -168,36 +170,44 @@ class Renderer:
             self.log(f'  {self.lang}: {len(warnings)} Sphinx {builder} warning(s), see {self.work.name}/sphinx-{builder}.log')
         return warnings
 
-    def _fingerprint(self, extra=''):
-        """Hash of everything Sphinx reads: the rst tree, the book's static files, this package."""
-        h = hashlib.sha256(extra.encode())
-        for base in (self.rst_dir, TOOL_ROOT / 'static', Path(__file__).parent):
-            for path in sorted(p for p in base.rglob('*') if p.is_file() and '__pycache__' not in p.parts):
-                h.update(str(path.relative_to(base)).encode() + b'\0' + path.read_bytes())
-        return h.hexdigest()
+    def _inputs_hash(self):
+        """Hash of everything Sphinx reads: the rst tree, the book's static files, this package.
+        Computed once per edition, after ``write_rst``; html and pdf share it."""
+        if self._inputs is None:
+            h = hashlib.sha256()
+            for base in (self.rst_dir, TOOL_ROOT / 'static', Path(__file__).parent):
+                for path in sorted(p for p in base.rglob('*') if p.is_file() and '__pycache__' not in p.parts):
+                    h.update(str(path.relative_to(base)).encode() + b'\0' + path.read_bytes())
+            self._inputs = h.hexdigest()
+        return self._inputs
+
+    def _stamp_path(self, name):
+        return self.work / f'{name}.fingerprint'
+
+    def _stamp_value(self, extra):
+        return hashlib.sha256(f'{self._inputs_hash()}:{extra}'.encode()).hexdigest()
 
     def _up_to_date(self, name, output, extra=''):
-        """True when ``output`` was built from exactly these inputs; else remember to stamp it."""
-        stamp = self.work / f'{name}.fingerprint'
-        self._pending = (stamp, self._fingerprint(extra))
-        return output.is_file() and stamp.is_file() and stamp.read_text() == self._pending[1]
+        """True when ``output`` was built from exactly the current inputs."""
+        stamp = self._stamp_path(name)
+        return output.is_file() and stamp.is_file() and stamp.read_text() == self._stamp_value(extra)
 
-    def _stamp(self):
-        stamp, value = self._pending
-        stamp.write_text(value)
+    def _stamp(self, name, extra=''):
+        self._stamp_path(name).write_text(self._stamp_value(extra))
 
     def html(self):
         if self._up_to_date('html', self.html_dir / 'index.html'):
             self.log(f'  {self.lang}: html unchanged')
             return []
         warnings = self._sphinx('html', self.html_dir)
-        self._stamp()
+        self._stamp('html')
         return warnings
 
     def pdf(self, frontmatter, backmatter):
         """LaTeX through Sphinx, then xelatex; returns the PDF path."""
         tex = self.latex_dir / f'{self.config.name}-{self.lang}.tex'
-        if self._up_to_date('pdf', tex.with_suffix('.pdf'), f'{frontmatter},{backmatter}'):
+        matter = f'{frontmatter},{backmatter}'
+        if self._up_to_date('pdf', tex.with_suffix('.pdf'), matter):
             self.log(f'  {self.lang}: pdf unchanged')
             return tex.with_suffix('.pdf')
         self._sphinx('latex', self.latex_dir)
@@ -217,7 +227,7 @@ class Renderer:
         if missing:
             raise BuildError(Problem(tex, 1, f'the PDF is missing {len(missing)} glyph(s): {" ".join(missing[:20])}',
                                      'a font for this script is not configured'))
-        self._stamp()
+        self._stamp('pdf', matter)
         return pdf
 
 
