@@ -214,7 +214,9 @@ class Renderer:
         from d2lbook.build import process_latex
         process_latex(str(tex), None)
         unnumber_chapters(tex, frontmatter, backmatter, LANGUAGES[self.lang].references)
-        proc = subprocess.run(['latexmk', '-xelatex', '-interaction=nonstopmode', '-halt-on-error',
+        # -g: we only get here when the inputs changed, so always typeset. latexmk's own
+        # bookkeeping can otherwise replay a failure left by a build that was killed mid-run.
+        proc = subprocess.run(['latexmk', '-g', '-xelatex', '-interaction=nonstopmode', '-halt-on-error',
                                tex.name], cwd=self.latex_dir, capture_output=True, text=True)
         log_path = tex.with_suffix('.log')
         log_text = log_path.read_text(encoding='utf-8', errors='replace') if log_path.is_file() else ''
