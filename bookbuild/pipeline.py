@@ -3,7 +3,6 @@ import time
 from pathlib import Path
 
 from . import config as config_mod, edition, library, toc
-from .buildlock import exclusive
 from .errors import Collector, BuildError
 from .execute import Executor, Job
 from .languages import SOURCE
@@ -62,14 +61,17 @@ class Build:
             self.log(f'library: {self.library_path.relative_to(self.config.root)} regenerated from #@save blocks')
         return changed
 
-    def execute(self):
+    def executor(self):
         lib = self.library_path.read_text(encoding='utf-8') if self.library_path.is_file() else ''
-        executor = Executor(self.config.build_dir / 'cache', lib, self.config.build_dir / 'run',
-                            timeout=self.config.timeout, workers=self.config.workers,
-                            pythonpath=[self.config.root], log=self.log)
-        jobs = [Job(s.name, s.path, s.notebook, s.hints)
-                for lang in self.langs for s in self.editions[lang]]
-        self.report = executor.run(jobs)
+        return Executor(self.config.root, lib, timeout=self.config.timeout, workers=self.config.workers,
+                        log=self.log, data_dir=self.config.data_dir)
+
+    def jobs(self, langs=None):
+        return [Job(s.name, s.path, s.notebook, s.hints)
+                for lang in (langs or self.langs) for s in self.editions[lang]]
+
+    def execute(self):
+        self.report = self.executor().run(self.jobs())
         self.problems.extend(self.report.problems)
         return self.report
 
@@ -104,16 +106,16 @@ class Build:
 
     # ---- commands ------------------------------------------------------------
     def run(self, html=True, pdf=True, execute_only=False):
-        with exclusive(self.config.build_dir, log=self.log):
-            self._timed('check', self.load)
-            self._timed('library', self.write_library)
-            self.problems.raise_if_any()
-            self._timed('execute', self.execute)
-            self.problems.raise_if_any()
-            if execute_only:
-                return None
-            self.render(html, pdf)
-            return self.publish()
+        """The whole pipeline; the caller holds the build lock (cli.py)."""
+        self._timed('check', self.load)
+        self._timed('library', self.write_library)
+        self.problems.raise_if_any()
+        self._timed('execute', self.execute)
+        self.problems.raise_if_any()
+        if execute_only:
+            return None
+        self.render(html, pdf)
+        return self.publish()
 
     def summary(self):
         lines = []
@@ -122,6 +124,8 @@ class Build:
             lines.append(f'notebooks executed: {len(r.executed)}, reused from cache: {r.reused} '
                          f'(sections with code in {len(self.langs)} language(s): {r.sections})'
                          + (f', corrupt cache entries dropped: {len(r.dropped)}' if r.dropped else ''))
+            for name, reasons in sorted(r.reasons.items()):
+                lines.append(f'  executed {name}: ' + '; '.join(reasons))
             slow = sorted(r.executed, key=lambda x: -x[1])[:5]
             if slow:
                 lines.append('slowest sections:')
