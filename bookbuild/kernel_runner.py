@@ -34,7 +34,11 @@ def start_kernel(client, cwd):
             client.start_new_kernel_client()
             return first
         except Exception as e:      # jupyter_client raises RuntimeError, TimeoutError, zmq errors
-            client._cleanup_kernel()
+            if client.km is not None:   # nbclient cleans up itself when the client fails
+                try:
+                    client._cleanup_kernel()
+                except Exception:
+                    pass
             client.km = client.kc = None
             if attempt == 2:
                 raise
@@ -93,7 +97,8 @@ def main(job_path):
     except DeadKernelError as e:
         error = {'ename': 'DeadKernel', 'evalue': 'the kernel died while running this cell', 'traceback': str(e)}
     finally:
-        client._cleanup_kernel()
+        if client.km is not None:
+            client._cleanup_kernel()
     if error is not None:
         error['cell'] = min(index, len(code_cells) - 1)
         nb.metadata['error'] = error

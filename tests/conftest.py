@@ -1,5 +1,6 @@
 """Shared helpers: copy a fixture book and run the real build on it."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,11 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / 'fixtures'
 
 
-def run_build(root, *args, timeout=900):
+def build_env(pythonpath=(), **extra):
+    """The environment of a build started by a test: this checkout first on the Python path."""
+    return {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), *map(str, pythonpath)]), **extra}
+
+
+def run_build(root, *args, timeout=900, env=None):
     """Run ``python -m bookbuild`` on a book; return the completed process (text output)."""
     return subprocess.run([sys.executable, '-m', 'bookbuild', *args, '--root', str(root)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**__import__('os').environ, 'PYTHONPATH': str(ROOT)})
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env or build_env())
 
 
 def copy_book(tmp_path, name='minibook'):
