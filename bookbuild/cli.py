@@ -31,6 +31,7 @@ def parse(argv):
     p.add_argument('--keep-going', action='store_true', help='report every problem, then exit non-zero')
     p.add_argument('--root', default=str(ROOT), help='book tree to build (default: this repository)')
     p.add_argument('--check', action='store_true', help='lib: fail when d2l/mxnet.py is out of date')
+    p.add_argument('--strict', action='store_true', help='html/pdf: fail on any Sphinx warning')
     return p.parse_known_intermixed_args(argv)
 
 
@@ -86,7 +87,7 @@ def locked_command(root, config, args):
         return cache_command(root, config, args)
     if args.command == 'translated':
         return translated_command(root, args)
-    build = Build(root, args.lang, args.keep_going)
+    build = Build(root, args.lang, args.keep_going, strict=args.strict)
     if args.command == 'check':
         build.load()
         build.problems.raise_if_any()

@@ -32,6 +32,12 @@ class BookConfig:
     def build_dir(self):
         return self.root / '_build'
 
+    @property
+    def static_dir(self):
+        """Theme assets: the book's own ``static/``, else the build system's."""
+        own = self.root / 'static'
+        return own if own.is_dir() else Path(__file__).resolve().parent.parent / 'static'
+
     def chapters(self, lang):
         return self.root / 'chapters' / lang
 

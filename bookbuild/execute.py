@@ -174,7 +174,24 @@ class Executor:
         return env
 
     def probe(self):
-        """The environment as a kernel sees it (environment.PROBE run in a real kernel)."""
+        """The environment as a kernel sees it: ``environment.PROBE`` run by the kernel's Python
+        with the kernel's environment, or, for a kernelspec that is not a plain ipykernel, in a kernel."""
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+        try:
+            spec = KernelSpecManager().get_kernel_spec(KERNEL)
+        except NoSuchKernel:
+            spec = None
+        if spec and spec.argv[1:3] == ['-m', 'ipykernel_launcher']:
+            python = spec.argv[0]
+            if python in ('python', f'python{sys.version_info[0]}', 'python%i.%i' % sys.version_info[:2]):
+                python = sys.executable     # as jupyter_client starts such kernels
+            proc = subprocess.run([python, '-c', probe_source()], env={**self._env(), **(spec.env or {})},
+                                  capture_output=True, text=True, timeout=300)
+            if proc.returncode == 0:
+                return Environment.parse(proc.stdout)
+        return self._probe_in_kernel()
+
+    def _probe_in_kernel(self):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe_source())])
         workdir = self.run_dir / 'probe'
         workdir.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,9 @@ from .render import Renderer
 
 
 class Build:
-    def __init__(self, root, langs=None, keep_going=False, log=print):
+    def __init__(self, root, langs=None, keep_going=False, log=print, strict=False):
         self.config = config_mod.load(root)
+        self.strict = strict
         self.langs = self._select(langs)
         self.problems = Collector(keep_going)
         self.log = log
@@ -90,7 +91,7 @@ class Build:
         self.renderers = {}
         front, back = self._matter()
         for lang in self.langs:
-            r = Renderer(self.config, lang, self.log)
+            r = Renderer(self.config, lang, self.log, matter=(front, back), strict=self.strict)
             self._timed('notebooks', r.write_notebooks, self.editions[lang])
             self._timed('rst', r.write_rst, self.editions[lang])
             if html:
@@ -98,11 +99,11 @@ class Build:
                 self._timed('html', r.html)
             if pdf:
                 self.log(f'pdf: {lang}')
-                self._timed('pdf', r.pdf, front, back)
+                self._timed('pdf', r.pdf)
             self.renderers[lang] = r
 
     def publish(self):
-        return self._timed('publish', publish, self.config, self.renderers)
+        return self._timed('publish', publish, self.config, self.renderers, self.log)
 
     # ---- commands ------------------------------------------------------------
     def run(self, html=True, pdf=True, execute_only=False):

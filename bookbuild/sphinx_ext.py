@@ -6,13 +6,11 @@ conf.py (written by d2lbook) sets ``d2l_language``, ``d2l_languages`` and
 import html
 import posixpath
 import re
-from pathlib import Path
 
 from sphinx.search import SearchLanguage, languages as search_languages
 
 from .languages import LANGUAGES
 
-STATIC = Path(__file__).resolve().parent.parent / 'static'
 LATIN_FONTS = r'''
 \setmainfont{Latin Modern Roman}
 \setsansfont{Latin Modern Sans}
@@ -36,7 +34,7 @@ def on_config_inited(app, config):
     config.html_theme_options = {'fixed_sidebar': True, 'show_relbars': True, 'show_powered_by': False,
                                  'sidebar_width': '260px', 'page_width': '1180px'}
     config.html_sidebars = {'**': ['about.html', 'searchbox.html', 'navigation.html', 'relations.html']}
-    config.html_static_path = list(config.html_static_path) + [str(STATIC)]
+    config.html_static_path = list(config.html_static_path) + [config.d2l_static]
     config.mathjax_path = 'mathjax/tex-chtml-full.js'
     config.mathjax3_config = {'options': {'enableMenu': False}}
     config.html_show_sourcelink = False
@@ -127,6 +125,7 @@ def setup(app):
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
     app.add_config_value('d2l_links', {}, 'html')
+    app.add_config_value('d2l_static', '', 'html')
     app.connect('config-inited', on_config_inited)
     app.connect('html-page-context', on_page_context)
     app.add_css_file('book.css')
