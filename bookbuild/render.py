@@ -179,6 +179,8 @@ class Renderer:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOL_ROOT), os.environ.get('PYTHONPATH', '')]))
         cmd = [sys.executable, '-m', 'sphinx', '-b', builder, '-q', '-j', 'auto',
                str(self.rst_dir), str(out_dir), '-c', str(self.rst_dir)]
+        if builder == 'html':   # Sphinx rewrites every page (and copies _static) when this changes
+            cmd += ['-D', f'd2l_setup={self._setup_hash("html")}']
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         (self.work / f'sphinx-{builder}.log').write_text(proc.stderr, encoding='utf-8')
         if proc.returncode != 0:
@@ -201,19 +203,25 @@ class Renderer:
     # ---- stamps: which outputs are current -----------------------------------
     def _inputs_hash(self, kind):
         """Hash of everything the ``kind`` output ('html' or 'pdf') is made from: the reST tree
-        (for the PDF without the HTML's _static), the book's static files (HTML only), the code
-        that renders it, the versions of the tools, and for the PDF the chapter numbering."""
+        (for the PDF without the HTML's _static) and ``_setup_hash``."""
         if kind not in self._inputs:
-            h = hashlib.sha256(depends(kind).encode() + str(self.matter if kind == 'pdf' else '').encode())
-            trees = [self.rst_dir] + ([self.config.static_dir] if DEPENDS[kind]['static'] else [])
-            for base in trees:
-                for path in sorted(p for p in base.rglob('*') if p.is_file()):
-                    rel = path.relative_to(base)
-                    if kind == 'pdf' and rel.parts[0] == '_static':
-                        continue
-                    h.update(str(rel).encode() + b'\0' + path.read_bytes())
+            h = hashlib.sha256(self._setup_hash(kind).encode())
+            for path in sorted(p for p in self.rst_dir.rglob('*') if p.is_file()):
+                rel = path.relative_to(self.rst_dir)
+                if kind == 'pdf' and rel.parts[0] == '_static':
+                    continue
+                h.update(str(rel).encode() + b'\0' + path.read_bytes())
             self._inputs[kind] = h.hexdigest()
         return self._inputs[kind]
+
+    def _setup_hash(self, kind):
+        """What an output depends on besides the reST: the code that renders it, the tool versions,
+        the book's static files (HTML) or the chapter numbering (PDF)."""
+        h = hashlib.sha256(depends(kind).encode() + str(self.matter if kind == 'pdf' else '').encode())
+        if DEPENDS[kind]['static']:
+            for path in sorted(p for p in self.config.static_dir.rglob('*') if p.is_file()):
+                h.update(str(path.relative_to(self.config.static_dir)).encode() + b'\0' + path.read_bytes())
+        return h.hexdigest()
 
     def _stamp_path(self, kind):
         return self.work / f'{kind}.fingerprint'

@@ -126,6 +126,7 @@ def setup(app):
     app.add_config_value('d2l_languages', ['en'], 'html')
     app.add_config_value('d2l_links', {}, 'html')
     app.add_config_value('d2l_static', '', 'html')
+    app.add_config_value('d2l_setup', '', 'html')     # hash of the code, tools and assets behind the pages
     app.connect('config-inited', on_config_inited)
     app.connect('html-page-context', on_page_context)
     app.add_css_file('book.css')
