@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from skipguard import pytest_addoption, pytest_configure, pytest_runtest_makereport, pytest_runtest_setup  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / 'fixtures'
 

@@ -90,6 +90,7 @@ def start_pdf_and_wait_for_tex(root):
     return build
 
 
+@pytest.mark.pdf
 def test_terminated_build_stops_xelatex(rendered):
     build = start_pdf_and_wait_for_tex(rendered)
     build.terminate()
@@ -99,6 +100,7 @@ def test_terminated_build_stops_xelatex(rendered):
     assert not (rendered / '_build/en/pdf.fingerprint').exists()     # removed before typesetting
 
 
+@pytest.mark.pdf
 def test_next_build_ends_what_a_killed_build_left(rendered):
     build = start_pdf_and_wait_for_tex(rendered)
     for line in leftovers(rendered):    # stopped, they cannot finish before the next build looks

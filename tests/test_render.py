@@ -4,6 +4,8 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 from conftest import ROOT, copy_book, run_build
 
 ARRAYS = 'chapters/en/chapter_basics/arrays.md'
@@ -26,6 +28,7 @@ def ok(result):
     return result.stdout
 
 
+@pytest.mark.pdf
 def test_html_then_pdf_publishes_both_and_the_landing_page_only_built_editions(tmp_path):
     root = copy_book(tmp_path)
     site = root / '_build/site'
@@ -41,6 +44,7 @@ def test_html_then_pdf_publishes_both_and_the_landing_page_only_built_editions(t
     assert 'Arrays and Plots' in pdf_text(site / 'en/minibook-en.pdf')
 
 
+@pytest.mark.pdf
 def test_pdf_that_fails_its_checks_is_never_published(tmp_path):
     root = copy_book(tmp_path)
     site = root / '_build/site'
@@ -63,6 +67,7 @@ def test_pdf_that_fails_its_checks_is_never_published(tmp_path):
     assert 'Ethiopic' not in (site / 'en/chapter_basics/arrays.html').read_text(encoding='utf-8')
 
 
+@pytest.mark.pdf
 def test_each_output_is_rebuilt_exactly_when_its_inputs_change(tmp_path):
     root = copy_book(tmp_path)
     shutil.copytree(ROOT / 'static', root / 'static')     # the book's own theme assets
