@@ -37,10 +37,10 @@ def _insert_notice(cells, notice):
     first.source = '\n'.join(lines)
 
 
-def load(config, lang, problems):
-    """Read every section of ``lang`` in the English reading order."""
+def load(config, lang, problems, order=None):
+    """Read every section of ``lang`` in the English reading order (``order``: the toc, when read)."""
     en_dir, dir_ = config.chapters(SOURCE), config.chapters(lang)
-    order = toc.sections(en_dir, problems)
+    order = toc.sections(en_dir, problems) if order is None else order
     if lang == SOURCE:
         for rel in toc.unreachable(en_dir, order):
             problems.add(en_dir / rel, 1, 'section is not reachable from any toc',

@@ -3,10 +3,9 @@ import time
 from pathlib import Path
 
 from . import config as config_mod, edition, library, toc
-from .errors import Collector, BuildError
+from .errors import Collector
 from .execute import Executor, Job
 from .languages import SOURCE
-from .markdown import read_text
 from .publish import publish
 from .render import Renderer
 
@@ -41,9 +40,10 @@ class Build:
     def load(self):
         """Read and check every selected edition (the source edition is always read)."""
         self.editions = {}
+        self.toc = toc.read(self.config.chapters(SOURCE), self.problems)
         source_labels = None
         for lang in [SOURCE] + [l for l in self.langs if l != SOURCE]:
-            sections = edition.load(self.config, lang, self.problems)
+            sections = edition.load(self.config, lang, self.problems, self.toc.order)
             labels = edition.check(self.config, lang, sections, self.problems, source_labels)
             if lang == SOURCE:
                 source_labels = labels
@@ -57,7 +57,7 @@ class Build:
     def write_library(self):
         if not self.library_path.parent.is_dir():
             return False
-        changed = library.write(self.config.chapters(SOURCE), self.library_path)
+        changed = library.write(self.config.chapters(SOURCE), self.library_path, self.toc.order)
         if changed:
             self.log(f'library: {self.library_path.relative_to(self.config.root)} regenerated from #@save blocks')
         return changed
@@ -76,22 +76,10 @@ class Build:
         self.problems.extend(self.report.problems)
         return self.report
 
-    def _matter(self):
-        """How many unnumbered toc entries come before and after the numbered ones."""
-        index = self.config.chapters(SOURCE) / 'index.md'
-        blocks = toc.parse_toc_blocks(read_text(index), index, Collector(True))
-        numbered = [i for i, b in enumerate(blocks) if 'numbered' in b.options]
-        if not numbered:
-            return 0, 0
-        front = sum(len(b.entries) for b in blocks[:numbered[0]])
-        back = sum(len(b.entries) for b in blocks[numbered[-1] + 1:])
-        return front, back
-
     def render(self, html=True, pdf=True):
         self.renderers = {}
-        front, back = self._matter()
         for lang in self.langs:
-            r = Renderer(self.config, lang, self.log, matter=(front, back), strict=self.strict)
+            r = Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back), strict=self.strict)
             self._timed('notebooks', r.write_notebooks, self.editions[lang])
             self._timed('rst', r.write_rst, self.editions[lang])
             if html:

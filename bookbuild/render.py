@@ -156,7 +156,11 @@ class Renderer:
                             f'd2l_static = {str(self.config.static_dir)!r}',
                             "html_theme_options['show_footer'] = False",
                         ])}
-        ini['pdf'] = {'bibfile': self.config.bibfile.name if self.config.bibfile.is_file() else ''}
+        # A book without a bibliography gets an empty one: d2lbook's conf.py always loads sphinxcontrib.bibtex.
+        bib = self.config.bibfile.name if self.config.bibfile.is_file() else 'empty.bib'
+        if not self.config.bibfile.is_file():
+            write_if_changed(self.rst_dir / bib, '')
+        ini['pdf'] = {'bibfile': bib}
         ini_path = self.work / 'd2lbook.ini'
         with open(ini_path, 'w', encoding='utf-8') as f:
             ini.write(f)
@@ -169,9 +173,6 @@ class Renderer:
         # the book ships its own (static/book.js, static/book.css) instead.
         for name in ('d2l.js', 'd2l.css'):
             write_if_changed(self.rst_dir / '_static' / name, '')
-        if not self.config.bibfile.is_file():
-            conf = self.rst_dir / 'conf.py'
-            conf.write_text(conf.read_text(encoding='utf-8').replace('"sphinxcontrib.bibtex",', ''), encoding='utf-8')
 
     # ---- sphinx ----------------------------------------------------------
     def _sphinx(self, builder, out_dir):

@@ -7,7 +7,7 @@ import html
 import posixpath
 import re
 
-from sphinx.search import SearchLanguage, languages as search_languages
+from sphinx.search import SearchLanguage
 
 from .languages import LANGUAGES
 
@@ -121,7 +121,7 @@ class SearchKorean(SearchLanguage):
 
 
 def setup(app):
-    search_languages.setdefault('ko', SearchKorean)
+    app.add_search_language(SearchKorean)
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
     app.add_config_value('d2l_links', {}, 'html')

@@ -184,3 +184,25 @@ def test_emphasis_around_inline_math_is_dropped():
     ja = '*行列*とは、$m$ 行の格子です。行列の*転置* $A^\\top$ と*$n$ 次元配列*であり'
     assert plain_emphasized_math(ja) == '*行列*とは、$m$ 行の格子です。行列の*転置* $A^\\top$ と$n$ 次元配列であり'
     assert plain_emphasized_math('*a `c` b* $x$ *d* and *`k` is $k$*') == '*a `c` b* $x$ *d* and `k` is $k$'
+
+
+def test_one_fence_parser_for_cells_toc_and_references():
+    text = ('Prose\n\n````md\n```{.python .input}\nnot code\n```\n````\n\n```toc\n:maxdepth: 1\n\na\n```\n\n'
+            '```{.python .input}\nx = 1\n```\n\n```eval_rst\n:label:`hidden`\n')
+    found = [(f.start, f.end, f.info, f.closed) for f in markdown.fences(text.split('\n'))]
+    assert found == [(2, 6, 'md', True), (8, 12, 'toc', True), (14, 16, '{.python .input}', True),
+                     (18, 20, 'eval_rst', False)]
+    assert [(c.kind, c.line) for c in markdown.split_cells(text)] == [('markdown', 1), ('code', 16), ('markdown', 19)]
+    problems = Collector(keep_going=True)
+    (block,) = toc.parse_toc_blocks(text, Path('x.md'), problems)
+    assert block.entries == [('a', 12)] and block.options == {'maxdepth': '1'} and not problems.problems
+    from bookbuild.references import _without_fences
+    assert _without_fences('a\n```\n:label:`x`\n```\nb') == 'a\n\n\n\nb'
+
+
+def test_toc_is_read_once_with_front_and_back_matter(tmp_path):
+    (tmp_path / 'index.md').write_text('# B\n\n```toc\npreface\n```\n\n```toc\n:numbered:\n\nch\n```\n\n'
+                                       '```toc\nappendix\nnotes\n```\n')
+    for name in ('preface', 'ch', 'appendix', 'notes'):
+        (tmp_path / f'{name}.md').write_text(f'# {name}\n')
+    assert toc.read(tmp_path) == toc.Toc(['index', 'preface', 'ch', 'appendix', 'notes'], front=1, back=2)
