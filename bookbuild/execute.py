@@ -29,7 +29,6 @@ ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 KERNEL = 'python3'
 STARTUP_ALLOWANCE = 120     # seconds for a kernel to start (twice) and stop, beyond the section's budget
 READLOG = Path(__file__).with_name('readlog.py')
-NOT_BOOK_FILES = {'_build', 'd2l'}   # build products, and the library (keyed on its source)
 
 
 @dataclass
@@ -119,8 +118,9 @@ def book_reads(root, exec_dir, logged, data_dir='data'):
                 continue
             rel = real.relative_to(root)
         parts = rel.parts
-        if (parts[0] in NOT_BOOK_FILES or any(p.startswith('.') or p == '__pycache__' for p in parts)
-                or rel.suffix == '.pyc' or not (root / rel).is_file()):
+        library_code = parts[0] == 'd2l' and rel.suffix in ('.py', '.pyc')     # keyed on its source
+        if (parts[0] == '_build' or library_code or any(p.startswith('.') or p == '__pycache__' for p in parts)
+                or not (root / rel).is_file()):
             continue
         files.add(rel.as_posix())
     return sorted(files)

@@ -63,7 +63,9 @@ class Build:
         return changed
 
     def executor(self):
-        lib = self.library_path.read_text(encoding='utf-8') if self.library_path.is_file() else ''
+        package = self.library_path.parent      # the whole d2l package's code keys the sections using it
+        lib = ''.join(f'{p.relative_to(package)}\0{p.read_text(encoding="utf-8")}\0'
+                      for p in sorted(package.rglob('*.py')) if '__pycache__' not in p.parts) if package.is_dir() else ''
         return Executor(self.config.root, lib, timeout=self.config.timeout, workers=self.config.workers,
                         log=self.log, data_dir=self.config.data_dir)
 
