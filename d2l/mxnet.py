@@ -526,71 +526,72 @@ class Checkpoint(Callback):
 
 # Defined in chapter_linear-regression/synthetic-regression-data.md
 class SyntheticRegressionData(DataModule):
-    """Examples from a linear model with Gaussian noise, split into training and validation."""
+    """Standard normal features, labels from a linear model plus Gaussian noise."""
     def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000,
                  batch_size=32):
-        super().__init__()
         self.save_hyperparameters()
-        n = num_train + num_val
-        self.X = np.random.normal(0, 1, (n, len(w)))
-        noise_term = np.random.normal(0, noise, (n, 1))
-        self.y = np.dot(self.X, w.reshape(-1, 1)) + b + noise_term
+        w = w.reshape(-1, 1)  # a column, so that X @ w is a column too
+        self.X = np.random.normal(size=(num_train + num_val, w.shape[0]))
+        epsilon = noise * np.random.normal(size=(self.X.shape[0], 1))
+        self.y = self.X @ w + b + epsilon
 
 
 # Defined in chapter_linear-regression/synthetic-regression-data.md
 @add_to_class(DataModule)
-def get_tensorloader(self, tensors, train, indices=slice(0, None)):
-    """Return a Gluon DataLoader over the rows `indices` of the arrays in `tensors`."""
-    tensors = tuple(a[indices] for a in tensors)
-    dataset = gluon.data.ArrayDataset(*tensors)
-    return gluon.data.DataLoader(dataset, self.batch_size, shuffle=train)
+def get_tensorloader(self, arrays, train, indices=slice(0, None)):
+    """Minibatches of the rows `indices` of `arrays`, reshuffled every epoch when training."""
+    dataset = gluon.data.ArrayDataset(*[a[indices] for a in arrays])
+    order = gluon.data.RandomSampler if train else gluon.data.SequentialSampler
+    batches = gluon.data.BatchSampler(order(len(dataset)), self.batch_size, 'keep')
+    return gluon.data.DataLoader(dataset, batch_sampler=batches)
 
 
 # Defined in chapter_linear-regression/synthetic-regression-data.md
 @add_to_class(SyntheticRegressionData)
 def get_dataloader(self, train):
-    """Return a Gluon DataLoader over the training or validation rows."""
-    rows = slice(0, self.num_train) if train else slice(self.num_train, None)
-    return self.get_tensorloader((self.X, self.y), train, rows)
+    """The first `num_train` rows are for training, the others for validation."""
+    part = slice(None, self.num_train) if train else slice(self.num_train, None)
+    return self.get_tensorloader([self.X, self.y], train, part)
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
 class LinearRegressionScratch(Module):
-    """Linear regression implemented with arrays and autograd only."""
+    """Linear regression y_hat = X w + b with parameters made by hand."""
     def __init__(self, num_inputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.w = np.random.normal(0, sigma, (num_inputs, 1))
-        self.b = np.zeros(1)
-        self.w.attach_grad()
-        self.b.attach_grad()
+        self.w = sigma * np.random.normal(size=(num_inputs, 1))
+        self.b = np.zeros((1,))
+        for param in (self.w, self.b):
+            param.attach_grad()
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
 @add_to_class(LinearRegressionScratch)
 def forward(self, X):
-    """Return the predictions X w + b as a column."""
-    return np.dot(X, self.w) + self.b
+    """The predictions X w + b, one row per example."""
+    return X @ self.w + self.b
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
 @add_to_class(LinearRegressionScratch)
 def loss(self, y_hat, y):
-    """Return the squared error (y_hat - y)^2 / 2 averaged over the minibatch."""
-    l = (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
-    return l.mean()
+    """Half the squared error, averaged over the minibatch."""
+    error = y_hat - y.reshape(y_hat.shape)
+    return 0.5 * (error * error).mean()
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
-class SGD(HyperParameters):
-    """Minibatch stochastic gradient descent on a list of arrays."""
+class SGD:
+    """Minibatch SGD for arrays with attached gradients (Gluon's `step` signature)."""
     def __init__(self, params, lr):
-        self.save_hyperparameters()
+        self.params, self.lr = list(params), lr
 
-    def step(self, batch_size):
-        """Update each parameter by -lr * gradient / batch_size."""
+    def step(self, batch_size=1):
+        """Move every parameter against its gradient, divided by `batch_size`."""
+        scale = self.lr / batch_size
         for param in self.params:
-            param[:] -= self.lr * param.grad / batch_size
+            param -= scale * param.grad
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
@@ -602,41 +603,28 @@ def configure_optimizers(self):
 
 # Defined in chapter_linear-regression/linear-regression-concise.md
 class LinearRegression(Module):
-    """Linear regression built from a Gluon Dense layer."""
-    def __init__(self, lr):
+    """Linear regression as one Gluon `Dense` layer with a single output."""
+    def __init__(self, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.net = nn.Dense(1)
-        self.net.initialize(init.Normal(sigma=0.01))
-
-
-# Defined in chapter_linear-regression/linear-regression-concise.md
-@add_to_class(LinearRegression)
-def forward(self, X):
-    """Apply the dense layer to a minibatch of features."""
-    return self.net(X)
+        self.net = nn.Dense(1, weight_initializer=init.Normal(sigma))
+        self.net.initialize()
+        self.squared_error = gluon.loss.L2Loss()
 
 
 # Defined in chapter_linear-regression/linear-regression-concise.md
 @add_to_class(LinearRegression)
 def loss(self, y_hat, y):
-    """Return the L2 loss averaged over the minibatch."""
-    fn = gluon.loss.L2Loss()
-    return fn(y_hat, y).mean()
-
-
-# Defined in chapter_linear-regression/linear-regression-concise.md
-@add_to_class(LinearRegression)
-def configure_optimizers(self):
-    """Return a Gluon trainer running minibatch SGD with learning rate lr."""
-    return gluon.Trainer(self.collect_params(), 'sgd', {'learning_rate': self.lr})
+    """Half the squared error per example (Gluon's L2 loss), averaged."""
+    return self.squared_error(y_hat, y).mean()
 
 
 # Defined in chapter_linear-regression/linear-regression-concise.md
 @add_to_class(LinearRegression)
 def get_w_b(self):
-    """Return the weight and the bias of the dense layer."""
-    return self.net.weight.data(), self.net.bias.data()
+    """The learned weight (one row per output, as Gluon stores it) and bias."""
+    layer = self.net
+    return layer.weight.data(), layer.bias.data()
 
 
 # Defined in chapter_linear-classification/image-classification-dataset.md
