@@ -696,66 +696,57 @@ def visualize(self, batch, nrows=1, ncols=8, labels=[]):
 
 # Defined in chapter_linear-classification/classification.md
 class Classifier(Module):
-    """Base class of classification models: validation reports loss and accuracy."""
-    def validation_step(self, batch):
-        """Plot the loss and the accuracy on one validation minibatch."""
-        Y_hat = self(*batch[:-1])
-        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
-        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
+    """Base class of classifiers: besides the loss they report the accuracy."""
+    def metrics(self, Y_hat, Y):
+        """The loss and the accuracy of one minibatch."""
+        return {'loss': self.loss(Y_hat, Y), 'acc': self.accuracy(Y_hat, Y)}
 
 
 # Defined in chapter_linear-classification/classification.md
 @add_to_class(Classifier)
 def accuracy(self, Y_hat, Y, averaged=True):
-    """Return the fraction of correct predictions (or, unaveraged, 1 per hit)."""
-    Y_hat = Y_hat.reshape(-1, Y_hat.shape[-1])
-    preds = Y_hat.argmax(axis=1).astype(Y.dtype)
-    compare = (preds == Y.reshape(-1)).astype('float32')
-    return compare.mean() if averaged else compare
-
-
-# Defined in chapter_linear-classification/classification.md
-@add_to_class(Module)
-def configure_optimizers(self):
-    """Return minibatch SGD (a gluon.Trainer) over all Gluon parameters of the model."""
-    return gluon.Trainer(self.collect_params(), 'sgd', {'learning_rate': self.lr})
+    """Fraction of examples whose top score is the true class (unaveraged: 0 or 1 each)."""
+    predicted = Y_hat.reshape(-1, Y_hat.shape[-1]).argmax(axis=-1)
+    hits = (predicted == Y.reshape(-1).astype(predicted.dtype)).astype('float32')
+    return hits.mean() if averaged else hits
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 def softmax(O):
-    """Row-wise softmax of the logit matrix O."""
-    O_exp = np.exp(O - O.max(axis=1, keepdims=True))
-    return O_exp / O_exp.sum(axis=1, keepdims=True)
+    """Softmax of every row of the logits O (shifted by the row maximum first)."""
+    E = np.exp(O - O.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 class SoftmaxRegressionScratch(Classifier):
-    """Softmax regression implemented with arrays and autograd only."""
+    """Softmax regression whose parameters W and b are plain arrays."""
     def __init__(self, num_inputs, num_outputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.W = np.random.normal(0, sigma, (num_inputs, num_outputs))
-        self.b = np.zeros(num_outputs)
-        self.W.attach_grad()
-        self.b.attach_grad()
+        self.W = sigma * np.random.normal(size=(num_inputs, num_outputs))
+        self.b = np.zeros((num_outputs,))
+        for param in (self.W, self.b):
+            param.attach_grad()
 
     def configure_optimizers(self):
-        """Return minibatch SGD over W and b."""
-        return SGD([self.W, self.b], self.lr)
+        """The scratch SGD over W and b."""
+        return SGD(self.scratch_params().values(), self.lr)
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 @add_to_class(SoftmaxRegressionScratch)
 def forward(self, X):
-    """Return the class probabilities softmax(XW + b) of a minibatch of images."""
-    X = X.reshape(-1, self.W.shape[0])
-    return softmax(np.dot(X, self.W) + self.b)
+    """Class probabilities softmax(XW + b), one row per image of the minibatch."""
+    flat = X.reshape(len(X), -1)
+    return softmax(flat @ self.W + self.b)
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 def cross_entropy(y_hat, y):
-    """Average cross-entropy of predicted probabilities y_hat for labels y."""
-    return -np.log(y_hat[np.arange(y_hat.shape[0]), y]).mean()
+    """Mean of -log(probability given to the true class) over the rows of y_hat."""
+    picked = y_hat[np.arange(len(y)), y]
+    return -np.log(picked).mean()
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
