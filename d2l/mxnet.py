@@ -34,23 +34,20 @@ d2l = sys.modules[__name__]
 
 # Defined in chapter_installation/index.md
 def num_gpus():
-    """Return the number of GPUs that MXNet can use."""
+    """Return the number of GPUs that MXNet can use (0 without any)."""
     return npx.num_gpus()
 
 
 # Defined in chapter_installation/index.md
-def try_gpu(i=0):
-    """Return gpu(i) if that GPU exists, and cpu(0) otherwise."""
-    if npx.num_gpus() >= i + 1:
-        return npx.gpu(i)
-    return npx.cpu()
+def try_all_gpus():
+    """Return the list of all GPUs, or [cpu()] on a machine without any."""
+    return [npx.gpu(i) for i in range(num_gpus())] or [npx.cpu()]
 
 
 # Defined in chapter_installation/index.md
-def try_all_gpus():
-    """Return a list of all available GPUs, or [cpu(0)] if there are none."""
-    devices = [npx.gpu(i) for i in range(npx.num_gpus())]
-    return devices if devices else [npx.cpu()]
+def try_gpu(i=0):
+    """Return gpu(i) if that GPU exists, otherwise cpu()."""
+    return npx.gpu(i) if 0 <= i < num_gpus() else npx.cpu()
 
 
 # Defined in chapter_preliminaries/ndarray.md
@@ -658,40 +655,36 @@ def get_dataloader(self, train):
 # Defined in chapter_linear-classification/image-classification-dataset.md
 @add_to_class(Digits)
 def text_labels(self, indices):
-    """Return the English names of the digit labels in `indices`."""
-    names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven',
-             'eight', 'nine']
-    return [names[int(i)] for i in indices]
+    """The English word for each digit label in `indices`."""
+    words = 'zero one two three four five six seven eight nine'.split()
+    return [words[int(i)] for i in indices]
 
 
 # Defined in chapter_linear-classification/image-classification-dataset.md
 def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
-    """Plot a grid of grayscale images and return the list of axes."""
+    """Show grayscale images in a grid, row by row; return one axes per image."""
     use_svg_display()
-    figsize = (num_cols * scale, num_rows * scale)
-    _, axes = plt.subplots(num_rows, num_cols, figsize=figsize,
-                               squeeze=False)
-    axes = axes.flatten()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
-        img = img.asnumpy() if hasattr(img, 'asnumpy') else onp.asarray(img)
-        ax.imshow(img, cmap='gray_r')
-        ax.axes.get_xaxis().set_visible(False)
-        ax.axes.get_yaxis().set_visible(False)
-        if titles:
-            ax.set_title(titles[i], fontsize=10)
-    for ax in axes[len(imgs):]:  # hide unused cells of the grid
-        ax.set_visible(False)
+    fig = plt.figure(figsize=(num_cols * scale, num_rows * scale))
+    axes = []
+    for k, img in enumerate(imgs[:num_rows * num_cols]):
+        ax = fig.add_subplot(num_rows, num_cols, k + 1)
+        pixels = img.asnumpy() if hasattr(img, 'asnumpy') else onp.asarray(img)
+        ax.imshow(pixels, cmap='gray_r')
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=10)
+        axes.append(ax)
     return axes
 
 
 # Defined in chapter_linear-classification/image-classification-dataset.md
 @add_to_class(Digits)
-def visualize(self, batch, nrows=1, ncols=8, labels=[]):
-    """Show the images of a minibatch with their labels as titles."""
-    X, y = batch
-    if not labels:
-        labels = self.text_labels(y)
-    return show_images(X.squeeze(1), nrows, ncols, titles=labels)
+def visualize(self, batch, nrows=1, ncols=8, labels=None):
+    """Show the first images of a minibatch, titled with their labels."""
+    X, y = batch[0], batch[-1]
+    titles = labels if labels else self.text_labels(y[:nrows * ncols])
+    return show_images(X[:, 0], nrows, ncols, titles=titles)
 
 
 # Defined in chapter_linear-classification/classification.md
@@ -758,21 +751,21 @@ def loss(self, y_hat, y):
 
 # Defined in chapter_linear-classification/softmax-regression-concise.md
 class SoftmaxRegression(Classifier):
-    """Softmax regression built from a Gluon Dense layer; it outputs logits."""
-    def __init__(self, num_outputs, lr):
+    """Softmax regression as one Gluon `Dense` layer; it outputs logits."""
+    def __init__(self, num_outputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.net = nn.Dense(num_outputs)
-        self.net.initialize(init.Normal(sigma=0.01))
+        self.net = nn.Dense(num_outputs, weight_initializer=init.Normal(sigma))
+        self.net.initialize()
 
 
 # Defined in chapter_linear-classification/softmax-regression-concise.md
 @add_to_class(Classifier)
 def loss(self, Y_hat, Y, averaged=True):
-    """Softmax cross-entropy of logits Y_hat and integer labels Y (averaged by default)."""
-    Y_hat = Y_hat.reshape(-1, Y_hat.shape[-1])
-    l = gluon.loss.SoftmaxCrossEntropyLoss()(Y_hat, Y.reshape(-1))
-    return l.mean() if averaged else l
+    """Softmax cross-entropy of the logits Y_hat for integer labels Y."""
+    logits = Y_hat.reshape(-1, Y_hat.shape[-1])
+    per_example = gluon.loss.SoftmaxCrossEntropyLoss()(logits, Y.reshape(-1))
+    return per_example.mean() if averaged else per_example
 
 
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
