@@ -592,10 +592,14 @@ class SGD:
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
-@add_to_class(LinearRegressionScratch)
+@add_to_class(Module)
 def configure_optimizers(self):
-    """Return minibatch SGD over the weights and the bias."""
-    return SGD([self.w, self.b], self.lr)
+    """Minibatch SGD with learning rate `self.lr`, for scratch or Gluon parameters."""
+    scratch = self.scratch_params()
+    if scratch:
+        return SGD(scratch.values(), self.lr)
+    return gluon.Trainer(self.collect_params(), 'sgd',
+                         {'learning_rate': self.lr})
 
 
 # Defined in chapter_linear-regression/linear-regression-concise.md
@@ -722,10 +726,6 @@ class SoftmaxRegressionScratch(Classifier):
         for param in (self.W, self.b):
             param.attach_grad()
 
-    def configure_optimizers(self):
-        """The scratch SGD over W and b."""
-        return SGD(self.scratch_params().values(), self.lr)
-
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 @add_to_class(SoftmaxRegressionScratch)
@@ -770,24 +770,18 @@ def loss(self, Y_hat, Y, averaged=True):
 
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
 class MLPScratch(Classifier):
-    """An MLP with one hidden layer implemented with arrays and autograd."""
+    """A one-hidden-layer MLP whose weights and biases are plain arrays."""
     def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
-        self.b1 = np.zeros(num_hiddens)
-        self.W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
-        self.b2 = np.zeros(num_outputs)
-        for param in self.get_scratch_params():
-            param.attach_grad()
-
-    def get_scratch_params(self):
-        """Return the list of parameter arrays."""
-        return [self.W1, self.b1, self.W2, self.b2]
-
-    def configure_optimizers(self):
-        """Return minibatch SGD over the parameter arrays."""
-        return SGD(self.get_scratch_params(), self.lr)
+        shapes = [(num_inputs, num_hiddens), (num_hiddens, num_outputs)]
+        for k, (fan_in, fan_out) in enumerate(shapes, start=1):
+            W = sigma * np.random.normal(size=(fan_in, fan_out))
+            b = np.zeros((fan_out,))
+            W.attach_grad()
+            b.attach_grad()
+            setattr(self, f'W{k}', W)  # W1, b1 for the hidden layer,
+            setattr(self, f'b{k}', b)  # W2, b2 for the output layer
 
 
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
@@ -799,22 +793,22 @@ def relu(X):
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
 @add_to_class(MLPScratch)
 def forward(self, X):
-    """Return the logits of a minibatch of images."""
-    X = X.reshape(-1, self.num_inputs)
-    H = relu(X @ self.W1 + self.b1)
+    """The logits of a minibatch of images."""
+    H = relu(X.reshape(len(X), -1) @ self.W1 + self.b1)
     return H @ self.W2 + self.b2
 
 
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
 class MLP(Classifier):
-    """An MLP with one hidden layer built from Gluon layers."""
-    def __init__(self, num_outputs, num_hiddens, lr):
+    """A one-hidden-layer MLP built from Gluon layers."""
+    def __init__(self, num_outputs, num_hiddens, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
+        hidden = nn.Dense(num_hiddens, activation='relu')
+        output = nn.Dense(num_outputs)
         self.net = nn.Sequential()
-        self.net.add(nn.Dense(num_hiddens, activation='relu'),
-                     nn.Dense(num_outputs))
-        self.net.initialize(init.Normal(sigma=0.01))
+        self.net.add(hidden, output)
+        self.net.initialize(init.Normal(sigma))
 
 
 # Defined in chapter_multilayer-perceptrons/generalization-deep.md
@@ -1012,6 +1006,40 @@ def k_fold(make_model, df, k=5, max_epochs=40, batch_size=32, **data_args):
         rmses.append(data.rmse(model, val))
         curves.append([y for _, y in model.board.points['val_loss']])
     return rmses, onp.mean(curves, axis=0)
+
+
+# Defined in chapter_convolutional-neural-networks/conv-layer.md
+def corr2d(X, K):
+    """Two-dimensional cross-correlation of X with the kernel K (no padding, stride 1)."""
+    kh, kw = K.shape
+    out_h, out_w = X.shape[0] - kh + 1, X.shape[1] - kw + 1
+    Y = np.zeros((out_h, out_w))
+    for a in range(kh):      # each kernel entry weighs one shifted block of X
+        for b in range(kw):
+            Y = Y + K[a, b] * X[a:a + out_h, b:b + out_w]
+    return Y
+
+
+# Defined in chapter_convolutional-neural-networks/conv-layer.md
+def show_grayscale(imgs, titles=None, scale=2.5, cmap='gray'):
+    """Show 2D arrays side by side as grayscale images, brightest = largest."""
+    use_svg_display()
+    imgs = [img.asnumpy() if hasattr(img, 'asnumpy') else img for img in imgs]
+    aspect = imgs[0].shape[0] / imgs[0].shape[1]
+    _, axes = plt.subplots(1, len(imgs), squeeze=False,
+                               figsize=(scale * len(imgs), scale * aspect + 0.3))
+    for k, (ax, img) in enumerate(zip(axes[0], imgs)):
+        ax.imshow(img, cmap=cmap)
+        ax.axis('off')
+        if titles:
+            ax.set_title(titles[k], fontsize=10)
+    return axes[0]
+
+
+# Defined in chapter_convolutional-neural-networks/padding-and-strides.md
+def conv_output_shape(n, k, p, s):
+    """Output size along one axis: input n, kernel k, total padding p, stride s."""
+    return (n - k + p + s) // s
 
 
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
