@@ -52,32 +52,46 @@ def try_gpu(i=0):
 
 # Defined in chapter_preliminaries/ndarray.md
 class Timer:
-    """A stopwatch that records the duration of several runs."""
+    """A stopwatch that keeps the duration of every run in `self.times`."""
     def __init__(self):
-        """Create the timer and start measuring right away."""
+        """Create the timer with an empty record and start measuring."""
         self.times = []
         self.start()
 
     def start(self):
-        """Start (or restart) the stopwatch."""
-        self.tik = time.perf_counter()
+        """Begin a new measurement."""
+        self._begin = time.perf_counter()
 
     def stop(self):
-        """Stop the stopwatch, record the elapsed time and return it in seconds."""
-        self.times.append(time.perf_counter() - self.tik)
-        return self.times[-1]
-
-    def avg(self):
-        """Return the average of the recorded times."""
-        return sum(self.times) / len(self.times)
+        """End the measurement, record its duration and return it in seconds."""
+        elapsed = time.perf_counter() - self._begin
+        self.times.append(elapsed)
+        return elapsed
 
     def sum(self):
-        """Return the total of the recorded times."""
+        """Return the total of all recorded durations."""
         return sum(self.times)
 
+    def avg(self):
+        """Return the mean of the recorded durations."""
+        return self.sum() / len(self.times)
+
     def cumsum(self):
-        """Return the running totals of the recorded times as a list."""
-        return onp.array(self.times).cumsum().tolist()
+        """Return the running totals of the recorded durations as a list."""
+        totals, running = [], 0.0
+        for t in self.times:
+            running += t
+            totals.append(running)
+        return totals
+
+    def __enter__(self):
+        """Start measuring at the beginning of a `with` block."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        """Stop and record at the end of the `with` block."""
+        self.stop()
 
 
 # Defined in chapter_preliminaries/calculus.md
@@ -856,53 +870,50 @@ class EarlyStoppingTrainer(Trainer):
 
 
 # Defined in chapter_multilayer-perceptrons/dropout.md
-def dropout_layer(X, dropout):
-    """Zero each entry of X with probability `dropout`; scale the rest by 1/(1 - dropout)."""
-    assert 0 <= dropout <= 1
-    if dropout == 1:
-        return np.zeros_like(X)
-    if dropout == 0:
+def dropout_layer(X, p):
+    """Zero every entry of X with probability p; divide the survivors by 1 - p."""
+    if not 0 <= p <= 1:
+        raise ValueError(f'a dropout probability must lie in [0, 1], got {p}')
+    if p == 0:
         return X
-    mask = (np.random.uniform(0, 1, X.shape) > dropout).astype(X.dtype)
-    return mask * X / (1.0 - dropout)
+    if p == 1:
+        return np.zeros_like(X)
+    survives = np.random.uniform(size=X.shape) >= p
+    return X * (survives.astype(X.dtype) / (1 - p))
 
 
 # Defined in chapter_multilayer-perceptrons/dropout.md
 class DropoutMLPScratch(Classifier):
-    """An MLP with two hidden layers and dropout implemented by hand."""
-    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2,
-                 dropout_1, dropout_2, lr):
+    """An MLP that applies our `dropout_layer` after every hidden layer."""
+    def __init__(self, num_outputs, num_hiddens, dropouts, lr):
         super().__init__()
         self.save_hyperparameters()
-        self.lin1 = nn.Dense(num_hiddens_1, activation='relu')
-        self.lin2 = nn.Dense(num_hiddens_2, activation='relu')
-        self.lin3 = nn.Dense(num_outputs)
+        self.hidden = nn.Sequential()
+        for width in num_hiddens:
+            self.hidden.add(nn.Dense(width, activation='relu'))
+        self.output = nn.Dense(num_outputs)
         self.initialize(init.Xavier())
 
     def forward(self, X):
-        """Return the logits; drop hidden units only in training mode."""
-        H1 = self.lin1(X)
-        if autograd.is_training():
-            H1 = dropout_layer(H1, self.dropout_1)
-        H2 = self.lin2(H1)
-        if autograd.is_training():
-            H2 = dropout_layer(H2, self.dropout_2)
-        return self.lin3(H2)
+        """The logits; hidden units are dropped only in training mode."""
+        H = X
+        for k, p in enumerate(self.dropouts):
+            H = self.hidden[k](H)
+            if autograd.is_training():
+                H = dropout_layer(H, p)
+        return self.output(H)
 
 
 # Defined in chapter_multilayer-perceptrons/dropout.md
 class DropoutMLP(Classifier):
-    """An MLP with two hidden layers and dropout, built from Gluon layers."""
-    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2,
-                 dropout_1, dropout_2, lr):
+    """An MLP with a Gluon `Dropout` layer after every hidden layer."""
+    def __init__(self, num_outputs, num_hiddens, dropouts, lr):
         super().__init__()
         self.save_hyperparameters()
         self.net = nn.Sequential()
-        self.net.add(nn.Dense(num_hiddens_1, activation='relu'),
-                     nn.Dropout(dropout_1),
-                     nn.Dense(num_hiddens_2, activation='relu'),
-                     nn.Dropout(dropout_2),
-                     nn.Dense(num_outputs))
+        for width, p in zip(num_hiddens, dropouts):
+            self.net.add(nn.Dense(width, activation='relu'), nn.Dropout(p))
+        self.net.add(nn.Dense(num_outputs))
         self.net.initialize(init.Xavier())
 
 
