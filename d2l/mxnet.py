@@ -840,33 +840,28 @@ class NoisyDigits(Digits):
 
 
 # Defined in chapter_multilayer-perceptrons/generalization-deep.md
-class EarlyStoppingTrainer(Trainer):
-    """A trainer that stops when the validation accuracy has not improved for
-    `patience` epochs and restores the best parameters."""
-    def __init__(self, max_epochs, patience=10, num_gpus=0, gradient_clip_val=0):
-        super().__init__(max_epochs, num_gpus, gradient_clip_val)
-        self.save_hyperparameters()
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved for `patience` epochs; restore the best epoch."""
+    def __init__(self, monitor='val_loss', patience=5, restore_best=True):
+        self.monitor, self.patience = monitor, patience
+        self.restore_best = restore_best
+        self.sign = 1 if monitor.endswith('acc') else -1  # larger score is better
 
-    def fit(self, model, data):
-        """Train `model` and then restore its parameters from the best epoch."""
-        self.best_acc, self.best_epoch, self.stopped = -1, 0, False
-        super().fit(model, data)
-        params = model.collect_params()
-        for name, value in self.best_params.items():
-            params[name].set_data(value)
+    def on_fit_start(self, trainer):
+        self.best, self.best_epoch, self.best_state = -math.inf, 0, None
 
-    def fit_epoch(self):
-        """Run one epoch unless stopped; then check the validation accuracy."""
-        if self.stopped:
-            return
-        super().fit_epoch()
-        acc = self.model.board.points['val_acc'][-1][1]
-        if acc > self.best_acc:
-            self.best_acc, self.best_epoch = acc, self.epoch
-            self.best_params = {name: p.data().copy()
-                                for name, p in self.model.collect_params().items()}
-        elif self.epoch - self.best_epoch >= self.patience:
-            self.stopped = True
+    def on_epoch_end(self, trainer, row):
+        score = self.sign * row[self.monitor]
+        if score > self.best:
+            self.best, self.best_epoch = score, row['epoch']
+            if self.restore_best:
+                self.best_state = trainer.model.state_dict()
+        elif row['epoch'] - self.best_epoch >= self.patience:
+            trainer.stop_training = True
+
+    def on_fit_end(self, trainer):
+        if self.best_state is not None:
+            trainer.model.load_state_dict(self.best_state)
 
 
 # Defined in chapter_multilayer-perceptrons/dropout.md
@@ -1053,6 +1048,155 @@ def conv_output_shape(n, k, p, s):
     return (n - k + p + s) // s
 
 
+# Defined in chapter_convolutional-modern/alexnet.md
+class Shapes(DataModule):
+    """Colour images of ten kinds of shapes and textures, generated with NumPy.
+
+    Each image shows one shape at a random position, size and rotation, in a
+    random colour, on a shaded background crossed by two thin lines, with
+    pixel noise. The same arguments always give the same images. The first
+    `num_train` rows of `X` and `y` are for training, the other `num_val` for
+    validation; `X` is standardized per channel with the mean and the
+    standard deviation of the training images.
+    """
+    classes = ['disc', 'ring', 'square', 'frame', 'triangle', 'cross', 'star',
+               'stripes', 'checker', 'dots']
+
+    def __init__(self, batch_size=64, num_train=4000, num_val=1000, size=32,
+                 seed=0):
+        super().__init__()
+        self.save_hyperparameters()
+        # Separate random streams: the validation images do not depend on
+        # the number of training images
+        X_train, y_train = self.generate(num_train,
+                                         onp.random.default_rng([seed, 0]))
+        X_val, y_val = self.generate(num_val, onp.random.default_rng([seed, 1]))
+        self.mean = X_train.mean(axis=(0, 2, 3), keepdims=True)
+        self.std = X_train.std(axis=(0, 2, 3), keepdims=True)
+        X = onp.concatenate([X_train, X_val])
+        self.X = np.array((X - self.mean) / self.std, dtype='float32')
+        self.y = np.array(onp.concatenate([y_train, y_val]), dtype='int32')
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def signed_distance(self, label, u, v):
+    """Signed distance from the points (u, v) to the outline of class `label`.
+
+    (u, v) are coordinates of the shape's own frame, in which every shape fits
+    into the unit disc. The distance is negative inside the shape.
+    """
+    name = self.classes[label]
+    r = onp.sqrt(u ** 2 + v ** 2)           # distance from the centre
+    box = onp.maximum(onp.abs(u), onp.abs(v))  # the same in the maximum norm
+    disc = r - 0.9
+    if name == 'disc':
+        return disc
+    if name == 'ring':
+        return onp.abs(r - 0.68) - 0.22
+    if name == 'square':
+        return box - 0.7
+    if name == 'frame':
+        return onp.abs(box - 0.55) - 0.17
+    if name == 'triangle':  # inside three half-planes whose normals are 120 degrees apart
+        c = 3 ** 0.5 / 2
+        return onp.maximum(onp.maximum(v, c * u - v / 2), -c * u - v / 2) - 0.47
+    if name == 'cross':  # inside a horizontal or a vertical bar
+        return onp.minimum(onp.maximum(onp.abs(u) - 0.27, onp.abs(v) - 0.9),
+                           onp.maximum(onp.abs(u) - 0.9, onp.abs(v) - 0.27))
+    if name == 'star':  # a radius that oscillates five times around the centre
+        phi = onp.arctan2(v, u)
+        return 0.6 * (r - 0.55 - 0.35 * onp.cos(5 * phi))
+    # The textures are patterns cut out of the disc
+    if name == 'stripes':  # bands of width 0.3, period 0.6
+        offset = u / 0.6 - onp.floor(u / 0.6)
+        pattern = 0.6 * (onp.abs(offset - 0.5) - 0.25)
+    elif name == 'checker':  # squares of side 0.5 in alternating parity
+        a, b = u / 0.5, v / 0.5
+        edge = 0.5 * onp.minimum(onp.abs(a - onp.round(a)), onp.abs(b - onp.round(b)))
+        even = (onp.floor(a) + onp.floor(b)) % 2 == 0
+        pattern = onp.where(even, -edge, edge)
+    else:  # 'dots': discs of radius 0.2 on a grid of spacing 0.6
+        a, b = u / 0.6, v / 0.6
+        pattern = 0.6 * onp.sqrt((a - onp.round(a)) ** 2
+                                 + (b - onp.round(b)) ** 2) - 0.2
+    return onp.maximum(disc, pattern)
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def generate(self, n, rng):
+    """Return n images of shape (3, size, size) with values in [0, 1] and
+    their labels; every class gets n / 10 images (up to rounding)."""
+    k, size = len(self.classes), self.size
+    y = rng.permutation(onp.arange(n) % k).astype(onp.int32)
+    def uniform(low, high, *shape):
+        return rng.uniform(low, high, (n,) + shape).astype(onp.float32)
+    # Per image: pose of the shape, colours, shading, and two clutter lines
+    center, scale = uniform(-0.3, 0.3, 2, 1, 1), uniform(0.5, 0.75, 1, 1)
+    angle = uniform(0, 2 * onp.pi, 1, 1)
+    background = uniform(0, 1, 3, 1, 1)
+    # Each channel of the shape differs from the background by 0.3 to 0.7
+    foreground = (background + uniform(0.3, 0.7, 3, 1, 1)) % 1
+    slope, slope_angle = uniform(-0.2, 0.2, 3, 1, 1), uniform(0, 2 * onp.pi, 1, 1, 1)
+    line_point, line_angle = uniform(-1, 1, 2, 2, 1, 1), uniform(0, onp.pi, 2, 1, 1)
+    line_color = uniform(0, 1, 2, 3, 1, 1)
+    t = (onp.arange(size, dtype=onp.float32) + 0.5) / size * 2 - 1
+    xs, ys = t[None, None, :], t[None, :, None]  # pixel centres in [-1, 1]
+    pixels = size / 2  # pixels per unit of length
+    def paint(canvas, color, coverage):  # blend color in where coverage > 0
+        canvas += coverage[:, None] * (color - canvas)
+    X = onp.empty((n, 3, size, size), onp.float32)
+    step = max(1, 2 ** 18 // size ** 2)  # images per chunk: bounded memory
+    for i in range(0, n, step):
+        s = slice(i, i + step)
+        canvas = background[s] + slope[s] * (onp.cos(slope_angle[s]) * xs
+                                             + onp.sin(slope_angle[s]) * ys)
+        for j in range(2):  # lines about two pixels wide, 70% opaque
+            dist = onp.abs((xs - line_point[s, j, 0]) * onp.sin(line_angle[s, j])
+                           - (ys - line_point[s, j, 1]) * onp.cos(line_angle[s, j]))
+            paint(canvas, line_color[s, j], 0.7 * onp.clip(1 - dist * pixels, 0, 1))
+        # Rotate and scale the pixel grid into the frame of each shape
+        cos, sin = onp.cos(angle[s]), onp.sin(angle[s])
+        dx, dy = xs - center[s, 0], ys - center[s, 1]
+        u, v = (cos * dx + sin * dy) / scale[s], (cos * dy - sin * dx) / scale[s]
+        dist = onp.empty_like(u)
+        for label in range(k):
+            rows = y[s] == label
+            dist[rows] = self.signed_distance(label, u[rows], v[rows])
+        # Coverage falls from 1 to 0 within one pixel of the outline
+        paint(canvas, foreground[s], onp.clip(0.5 - dist * scale[s] * pixels, 0, 1))
+        canvas += 0.05 * rng.standard_normal(canvas.shape, dtype=onp.float32)
+        X[s] = onp.clip(canvas, 0, 1)
+    return X, y
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def get_dataloader(self, train):
+    """Minibatches of the training images (reshuffled) or the validation images."""
+    rows = slice(0, self.num_train) if train else slice(self.num_train, None)
+    return self.get_tensorloader((self.X, self.y), train, rows)
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def text_labels(self, indices):
+    """The class names of the labels in `indices`."""
+    return [self.classes[int(i)] for i in indices]
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def visualize(self, batch, nrows=1, ncols=8, labels=None):
+    """Show the first images of a minibatch in colour, titled with their labels."""
+    X, y = batch[0][:nrows * ncols], batch[-1][:nrows * ncols]
+    X = X.asnumpy() if hasattr(X, 'asnumpy') else onp.asarray(X)
+    images = onp.clip(X * self.std + self.mean, 0, 1).transpose(0, 2, 3, 1)
+    return show_images(images, nrows, ncols,
+                           titles=labels if labels else self.text_labels(y))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -1145,6 +1289,123 @@ class BookText(DataModule):
         """Return a DataLoader over the training windows (shuffled) or the validation windows."""
         rows = slice(0, self.num_train) if train else slice(self.num_train, None)
         return self.get_tensorloader((self.X, self.Y), train, rows)
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+class RNNScratch(Module):
+    """A recurrent layer H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h) built from arrays.
+
+    Called as rnn(inputs, state=None) with inputs of shape (num_steps, batch_size, num_inputs), it
+    returns (outputs, state): the hidden states of all steps, (num_steps, batch_size, num_hiddens),
+    and the last hidden state, (batch_size, num_hiddens). state=None starts from zeros."""
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xh = sigma * np.random.normal(size=(num_inputs, num_hiddens))
+        self.W_hh = sigma * np.random.normal(size=(num_hiddens, num_hiddens))
+        self.b_h = np.zeros((num_hiddens,))
+        for param in (self.W_xh, self.W_hh, self.b_h):
+            param.attach_grad()
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+@add_to_class(RNNScratch)
+def forward(self, inputs, state=None):
+    """Run over all time steps; return the hidden states of all steps and the last one."""
+    if state is None:
+        state = np.zeros((inputs.shape[1], self.num_hiddens), ctx=inputs.ctx)
+    input_terms = np.dot(inputs, self.W_xh) + self.b_h  # all steps at once
+    outputs = []
+    for input_term in input_terms:  # one step after another
+        state = np.tanh(input_term + np.dot(state, self.W_hh))
+        outputs.append(state)
+    return np.stack(outputs), state
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+class RNNLMScratch(Classifier):
+    """A language model: one-hot inputs, a recurrent layer, a linear output layer.
+
+    `rnn` is any layer called as rnn(inputs, state=None) -> (outputs, state), with inputs and
+    outputs of shape (num_steps, batch_size, features), that has an attribute `num_hiddens`.
+    The model maps tokens X (batch_size, num_steps) to logits (batch_size, num_steps, vocab_size)."""
+    def __init__(self, rnn, vocab_size, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.build_output_layer()
+
+    def build_output_layer(self):
+        """Create the parameters of the output layer."""
+        self.W_hq = 0.01 * np.random.normal(size=(self.rnn.num_hiddens, self.vocab_size))
+        self.b_q = np.zeros((self.vocab_size,))
+        self.W_hq.attach_grad()
+        self.b_q.attach_grad()
+
+    def one_hot(self, X):
+        """One-hot vectors (num_steps, batch_size, vocab_size) of the tokens X (batch, steps)."""
+        return npx.one_hot(X.T, self.vocab_size)
+
+    def output_layer(self, outputs):
+        """Logits (batch_size, num_steps, vocab_size) of the hidden states (steps, batch, hiddens)."""
+        return (np.dot(outputs, self.W_hq) + self.b_q).swapaxes(0, 1)
+
+    def forward(self, X, state=None):
+        """The logits of the next token at every position of X."""
+        outputs, _ = self.rnn(self.one_hot(X), state)
+        return self.output_layer(outputs)
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+@add_to_class(RNNLMScratch)
+def scratch_params(self):
+    """The model's own arrays and, named 'rnn.<name>', those of the recurrent layer."""
+    params = Module.scratch_params(self)
+    for name, value in self.rnn.scratch_params().items():
+        params['rnn.' + name] = value
+    return params
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+@add_to_class(RNNLMScratch)
+def to_devices(self, devices):
+    """Move the recurrent layer's arrays first, then the model's own ones."""
+    self.rnn.to_devices(devices)
+    Module.to_devices(self, devices)  # the layer's arrays are in place now
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+@add_to_class(RNNLMScratch)
+def load_state_dict(self, state):
+    """Load a `state_dict`, handing the entries of the recurrent layer to the layer."""
+    prefix = 'scratch:rnn.'
+    self.rnn.load_state_dict({'scratch:' + key[len(prefix):]: value
+                              for key, value in state.items() if key.startswith(prefix)})
+    Module.load_state_dict(self, {key: value for key, value in state.items()
+                                      if not key.startswith(prefix)})
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+@add_to_class(RNNLMScratch)
+def predict(self, prefix, num_preds, vocab, device=None):
+    """Continue `prefix` by `num_preds` tokens, each time taking the most probable next token.
+
+    `prefix` is a string (tokenized into characters by tokenize) or a list of tokens; the
+    result is the prefix with the predictions appended, of the same kind."""
+    if device is None:  # where the parameters are
+        arrays = list(self.scratch_params().values())
+        device = (arrays[0].ctx if arrays
+                  else list(self.collect_params().values())[0].list_ctx()[0])
+    tokens = tokenize(prefix) if isinstance(prefix, str) else list(prefix)
+    X = np.array([vocab[tokens]], ctx=device)
+    outputs, state = self.rnn(self.one_hot(X))  # warm-up: read the whole prefix
+    predicted = []
+    for _ in range(num_preds):
+        logits = self.output_layer(outputs[-1:])  # the prediction after the last token
+        predicted.append(int(logits.reshape(-1).argmax()))
+        X = np.array([[predicted[-1]]], ctx=device)
+        outputs, state = self.rnn(self.one_hot(X), state)
+    new_tokens = vocab.to_tokens(predicted)
+    return ''.join(tokens + new_tokens) if isinstance(prefix, str) else tokens + new_tokens
 
 
 # Defined in chapter_appendix/data-hub.md
