@@ -1048,6 +1048,40 @@ def conv_output_shape(n, k, p, s):
     return (n - k + p + s) // s
 
 
+# Defined in chapter_convolutional-neural-networks/lenet.md
+class LeNet(Classifier):
+    """LeNet-5 with tanh activations, average pooling and a softmax output."""
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        for channels, padding in [(6, 2), (16, 0)]:  # convolutional encoder
+            self.net.add(nn.Conv2D(channels, kernel_size=5, padding=padding,
+                                   activation='tanh'),
+                         nn.AvgPool2D(pool_size=2, strides=2))
+        for width in [120, 84]:                      # dense block
+            self.net.add(nn.Dense(width, activation='tanh'))
+        self.net.add(nn.Dense(num_classes))
+        self.net.initialize(init.Xavier())
+
+
+# Defined in chapter_convolutional-neural-networks/lenet.md
+@add_to_class(Classifier)
+def layer_summary(self, X_shape):
+    """Print the output shape and parameter count of each layer of self.net."""
+    params = list(self.collect_params().values())
+    device = params[0].list_ctx()[0] if params else npx.cpu()
+    X = np.random.uniform(size=X_shape, ctx=device)
+    total = 0
+    for layer in self.net:
+        X = layer(X)
+        count = sum(int(onp.prod(p.shape)) for p in layer.collect_params().values())
+        total += count
+        print(f'{layer.__class__.__name__:12s} output shape {str(X.shape):18s}'
+              f' parameters {count:>7,}')
+    print(f'total parameters: {total:,}')
+
+
 # Defined in chapter_convolutional-modern/alexnet.md
 class Shapes(DataModule):
     """Colour images of ten kinds of shapes and textures, generated with NumPy.
@@ -1406,6 +1440,233 @@ def predict(self, prefix, num_preds, vocab, device=None):
         outputs, state = self.rnn(self.one_hot(X), state)
     new_tokens = vocab.to_tokens(predicted)
     return ''.join(tokens + new_tokens) if isinstance(prefix, str) else tokens + new_tokens
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+class EnglishFrench:
+    """A tiny fragment of English and French: random sentences and their translations."""
+    # English noun -> (English plural, French singular, French plural, gender)
+    nouns = {'cat': ('cats', 'chat', 'chats', 'm'), 'dog': ('dogs', 'chien', 'chiens', 'm'),
+             'bird': ('birds', 'oiseau', 'oiseaux', 'm'),
+             'horse': ('horses', 'cheval', 'chevaux', 'm'),
+             'boat': ('boats', 'bateau', 'bateaux', 'm'), 'tree': ('trees', 'arbre', 'arbres', 'm'),
+             'house': ('houses', 'maison', 'maisons', 'f'),
+             'car': ('cars', 'voiture', 'voitures', 'f'),
+             'flower': ('flowers', 'fleur', 'fleurs', 'f'),
+             'apple': ('apples', 'pomme', 'pommes', 'f')}
+    # English adjective -> (French m. sg., f. sg., m. pl., f. pl.; does it precede the noun?)
+    adjectives = {'big': ('grand grande grands grandes', True),
+                  'small': ('petit petite petits petites', True),
+                  'red': ('rouge rouge rouges rouges', False),
+                  'green': ('vert verte verts vertes', False),
+                  'black': ('noir noire noirs noires', False),
+                  'white': ('blanc blanche blancs blanches', False)}
+    # English verb -> (3rd person singular; French for je, tu, il/elle, nous, ils)
+    verbs = {'see': ('sees', 'vois vois voit voyons voient'),
+             'have': ('has', 'ai as a avons ont'),
+             'want': ('wants', 'veux veux veut voulons veulent'),
+             'like': ('likes', 'aime aimes aime aimons aiment'),
+             'buy': ('buys', 'achète achètes achète achetons achètent'),
+             'draw': ('draws', 'dessine dessines dessine dessinons dessinent')}
+    # English subject -> (French subject, column of the French verb form)
+    subjects = {'i': ('je', 0), 'you': ('tu', 1), 'he': ('il', 2), 'she': ('elle', 2),
+                'anna': ('anna', 2), 'paul': ('paul', 2), 'we': ('nous', 3),
+                'they': ('ils', 4)}
+    numbers = dict(zip('two three four five six seven'.split(),
+                       'deux trois quatre cinq six sept'.split()))
+    # English possessive -> French (m. sg., f. sg., pl.)
+    possessives = {'my': 'mon ma mes', 'your': 'ton ta tes', 'his': 'son sa ses',
+                   'her': 'son sa ses'}
+
+    def __init__(self, seed=0):
+        self.rng = random.Random(seed)
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def noun_phrase(self, negated):
+    """A random object such as 'the red cars', and its French 'les voitures rouges'."""
+    rng = self.rng
+    noun = rng.choice(list(self.nouns))
+    en_plural, fr_singular, fr_plural, gender = self.nouns[noun]
+    kind = rng.choice(['a', 'some', 'the', 'number', 'possessive', 'name'])
+    plural = kind in ('some', 'number') or (kind != 'a' and rng.random() < 0.5)
+    en = [en_plural if plural else noun]
+    fr = [fr_plural if plural else fr_singular]
+    adjective, before = None, False
+    if rng.random() < 0.6:
+        adjective = rng.choice(list(self.adjectives))
+        forms, before = self.adjectives[adjective]
+        form = forms.split()[2 * plural + (gender == 'f')]  # agreement
+        en = [adjective] + en
+        fr = [form] + fr if before else fr + [form]
+    definite = 'les' if plural else ('le' if gender == 'm' else 'la')
+    if kind == 'a':
+        en_det = 'an' if en[0][0] in 'aeiou' else 'a'
+        fr_det = 'de' if negated else ('un' if gender == 'm' else 'une')
+    elif kind == 'some':
+        en_det = 'any' if negated else 'some'
+        fr_det = 'de' if negated or before else 'des'
+    elif kind == 'the':
+        en_det, fr_det = 'the', definite
+    elif kind == 'number':
+        en_det = rng.choice(list(self.numbers))
+        fr_det = self.numbers[en_det]
+    elif kind == 'possessive':
+        en_det = rng.choice(list(self.possessives))
+        forms = self.possessives[en_det].split()
+        fr_det = forms[2] if plural else forms[gender == 'f']
+    else:  # Anna's car -> la voiture de Anna
+        owner = rng.choice(['anna', 'paul'])
+        en_det, fr_det = owner + " 's", definite
+        fr = fr + ['de', owner]
+    return en_det.split() + en, [fr_det] + fr
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def clause(self):
+    """Subject, verb in the present tense (negated with probability 0.3) and object."""
+    rng = self.rng
+    subject = rng.choice(list(self.subjects))
+    fr_subject, column = self.subjects[subject]
+    verb = rng.choice(list(self.verbs))
+    en_third_person, fr_forms = self.verbs[verb]
+    fr_verb = fr_forms.split()[column]
+    negated = rng.random() < 0.3
+    en_object, fr_object = self.noun_phrase(negated)
+    if negated:  # he does not see -> il ne voit pas
+        en = [subject, 'does' if column == 2 else 'do', 'not', verb]
+        fr = [fr_subject, 'ne', fr_verb, 'pas']
+    else:
+        en = [subject, en_third_person if column == 2 else verb]
+        fr = [fr_subject, fr_verb]
+    return en + en_object, fr + fr_object
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def write(self, words):
+    """Join words into a sentence: elision (je ai -> j'ai), 's, capitals, final period."""
+    elided = {'je': "j'", 'ne': "n'", 'le': "l'", 'la': "l'", 'de': "d'"}
+    capitalized = {'i': 'I', 'anna': 'Anna', 'paul': 'Paul'}
+    out = []
+    for word in words:
+        word = capitalized.get(word, word)
+        if word == "'s":
+            out[-1] += word
+        elif out and out[-1] in elided and word[0].lower() in 'aeiouéè':
+            out[-1] = elided[out[-1]] + word
+        else:
+            out.append(word)
+    text = ' '.join(out)
+    return text[0].upper() + text[1:] + '.'
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def sample(self):
+    """A random (English, French) pair; 40% of the sentences have two clauses."""
+    en, fr = self.clause()
+    if self.rng.random() < 0.4:
+        en_2, fr_2 = self.clause()
+        en, fr = en + ['and'] + en_2, fr + ['et'] + fr_2
+    return self.write(en), self.write(fr)
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def corpus(self, num_pairs):
+    """`num_pairs` distinct random sentence pairs, in the order they were drawn."""
+    pairs, seen = [], set()
+    while len(pairs) < num_pairs:
+        pair = self.sample()
+        if pair not in seen:
+            seen.add(pair)
+            pairs.append(pair)
+    return pairs
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+def tokenize_mt(text):
+    """Lowercase words; an elided word (j', l'), the 's of a name and the period are tokens."""
+    text = re.sub(r"(\w)'s\b", r"\1 's", text.lower())
+    text = re.sub(r"(\w)'(\w)", r"\1' \2", text)
+    return text.replace('.', ' .').split()
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+def fit_length(indices, length, pad):
+    """Cut the list `indices` to `length` items, or extend it with `pad` up to `length`."""
+    return indices[:length] + [pad] * (length - len(indices))
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+class MTData(DataModule):
+    """English-French sentence pairs of `EnglishFrench`, as padded arrays of token indices.
+
+    A minibatch is (src, tgt_in, src_valid_len, tgt_out), all int32:
+    src (batch, num_steps): English tokens, then <eos>, then <pad> up to num_steps;
+    tgt_in (batch, num_steps): <bos>, then the French tokens, <eos> and <pad>s (decoder input);
+    src_valid_len (batch,): the number of tokens of src that are not <pad>;
+    tgt_out (batch, num_steps): tgt_in shifted left by one, the labels of the decoder.
+    The first num_train of the distinct pairs are for training, the next num_val for validation;
+    the vocabularies (src_vocab, tgt_vocab) are built from the training pairs."""
+    def __init__(self, batch_size=128, num_steps=20, num_train=5000, num_val=1000, seed=0):
+        super().__init__()
+        self.save_hyperparameters()
+        self.pairs = EnglishFrench(seed).corpus(num_train + num_val)
+        src = [tokenize_mt(english) for english, _ in self.pairs]
+        tgt = [tokenize_mt(french) for _, french in self.pairs]
+        special = ['<pad>', '<bos>', '<eos>']
+        self.src_vocab = Vocab(src[:num_train], reserved_tokens=special)
+        self.tgt_vocab = Vocab(tgt[:num_train], reserved_tokens=special)
+        self.arrays = self.to_arrays(src, tgt)
+
+    def get_dataloader(self, train):
+        """A list of minibatches: the training pairs in a new random order at every call,
+        or the validation pairs in order."""
+        if train:
+            rows = onp.random.permutation(self.num_train)
+        else:
+            rows = onp.arange(self.num_train, self.num_train + self.num_val)
+        return [[array[np.array(rows[i:i + self.batch_size])] for array in self.arrays]
+                for i in range(0, len(rows), self.batch_size)]
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(MTData)
+def to_arrays(self, src_tokens, tgt_tokens):
+    """The arrays (src, tgt_in, src_valid_len, tgt_out) of lists of tokenized sentences."""
+    sv, tv, n = self.src_vocab, self.tgt_vocab, self.num_steps
+    src = np.array([fit_length(sv[s] + [sv['<eos>']], n, sv['<pad>']) for s in src_tokens],
+                   dtype='int32')
+    tgt = np.array([fit_length([tv['<bos>']] + tv[t] + [tv['<eos>']], n + 1, tv['<pad>'])
+                    for t in tgt_tokens], dtype='int32')
+    src_valid_len = (src != sv['<pad>']).sum(axis=1).astype('int32')
+    return src, tgt[:, :-1], src_valid_len, tgt[:, 1:]
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(MTData)
+def build(self, src_sentences, tgt_sentences=None):
+    """A batch (src, tgt_in, src_valid_len, tgt_out) of raw sentences, e.g. to translate them.
+
+    Without target sentences, tgt_in holds only <bos> and padding, all a decoder needs."""
+    if tgt_sentences is None:
+        tgt_sentences = [''] * len(src_sentences)
+    return self.to_arrays([tokenize_mt(s) for s in src_sentences],
+                          [tokenize_mt(s) for s in tgt_sentences])
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(MTData)
+def decode(self, indices):
+    """The target tokens of one row of indices up to the first <eos>, joined by spaces."""
+    tokens = self.tgt_vocab.to_tokens(indices)
+    if '<eos>' in tokens:
+        tokens = tokens[:tokens.index('<eos>')]
+    return ' '.join(tokens)
 
 
 # Defined in chapter_appendix/data-hub.md
