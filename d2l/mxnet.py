@@ -1000,18 +1000,17 @@ def k_fold_split(df, k, i):
 
 # Defined in chapter_multilayer-perceptrons/tabular-project.md
 def k_fold(make_model, df, k=5, max_epochs=40, batch_size=32, **data_args):
-    """K-fold cross-validation: the validation RMSE of each fold and the
-    validation loss per epoch averaged over the folds."""
-    rmses, curves = [], []
+    """K-fold cross-validation: the validation RMSE of every fold, and the
+    validation loss of each epoch averaged over the folds."""
+    rmses, val_losses = [], []
     for i in range(k):
         train, val = k_fold_split(df, k, i)
         data = TabularData(train, val, batch_size=batch_size, **data_args)
         model = make_model()
-        model.board.display = False
-        Trainer(max_epochs=max_epochs).fit(model, data)
+        history = Trainer(max_epochs, board=False).fit(model, data)
+        val_losses.append(history.val_loss.to_numpy())
         rmses.append(data.rmse(model, val))
-        curves.append([y for _, y in model.board.points['val_loss']])
-    return rmses, onp.mean(curves, axis=0)
+    return rmses, onp.mean(val_losses, axis=0)
 
 
 # Defined in chapter_convolutional-neural-networks/conv-layer.md
@@ -1835,15 +1834,12 @@ class FashionMNIST(DataModule):
         data = (self.X_train, self.y_train) if train else (self.X_val, self.y_val)
         return self.get_tensorloader(data, train)
 
-    def text_labels(self, indices):
-        """Return the names of the classes with the labels in `indices`."""
-        names = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
-                 'shirt', 'sneaker', 'bag', 'ankle boot']
-        return [names[int(i)] for i in indices]
+    CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
+               'Shirt', 'Sneaker', 'Bag', 'Ankle boot')  # in label order
 
-    def visualize(self, batch, nrows=1, ncols=8, labels=[]):
-        """Show the images of a minibatch with their class names as titles."""
-        X, y = batch
-        if not labels:
-            labels = self.text_labels(y)
-        return show_images(X.squeeze(1), nrows, ncols, titles=labels)
+    def text_labels(self, indices):
+        """The class name of each label in `indices`."""
+        return [self.CLASSES[int(i)] for i in indices]
+
+    # Images of shape (1, height, width), like the digits: show them the same way
+    visualize = Digits.visualize
