@@ -96,64 +96,65 @@ class Timer:
 
 # Defined in chapter_preliminaries/calculus.md
 def use_svg_display():
-    """Render the Matplotlib figures of a notebook as SVG."""
+    """Make Jupyter draw Matplotlib figures as SVG, which stays sharp at any zoom."""
     backend_inline.set_matplotlib_formats('svg')
 
 
 # Defined in chapter_preliminaries/calculus.md
 def set_figsize(figsize=(3.5, 2.5)):
-    """Use SVG output and set the default figure size to `figsize` inches."""
+    """Switch to SVG output and make `figsize` (in inches) the default figure size."""
     use_svg_display()
-    plt.rcParams['figure.figsize'] = figsize
+    plt.rcParams.update({'figure.figsize': figsize})
 
 
 # Defined in chapter_preliminaries/calculus.md
-def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
-    """Set the labels, limits, scales and legend of Matplotlib axes."""
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.set_xscale(xscale)
-    axes.set_yscale(yscale)
-    axes.set_xlim(xlim)
-    axes.set_ylim(ylim)
+def set_axes(axes, xlabel=None, ylabel=None, xlim=None, ylim=None,
+             xscale='linear', yscale='linear', legend=None):
+    """Set the labels, scales, limits and legend of Matplotlib `axes` and add a grid.
+
+    Settings that are None are left as Matplotlib chose them.
+    """
+    settings = {'xlabel': xlabel, 'ylabel': ylabel, 'xscale': xscale,
+                'yscale': yscale, 'xlim': xlim, 'ylim': ylim}
+    axes.set(**{name: value for name, value in settings.items() if value is not None})
     if legend:
         axes.legend(legend)
-    axes.grid(alpha=0.3)
+    axes.grid(True, alpha=0.3)
 
 
 # Defined in chapter_preliminaries/calculus.md
-def plot(X, Y=None, xlabel=None, ylabel=None, legend=[], xlim=None,
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None,
          ylim=None, xscale='linear', yscale='linear',
          fmts=('-', 'm--', 'g-.', 'r:'), figsize=(3.5, 2.5), axes=None):
-    """Plot one or more curves on a single set of axes.
+    """Draw one or more curves on one set of axes and decorate them.
 
-    `X` and `Y` are each either one curve (a list or a 1-D array) or a list
-    of curves (a list of those, or a 2-D array whose rows are curves). MXNet
-    arrays are converted with `asnumpy`. Without `Y`, the values in `X` are
-    plotted against their indices. One `X` may be shared by several `Y`s.
+    `Y` is one curve (a list or 1-D array) or several (a list of curves or a
+    2-D array with one curve per row); `X` gives their x-values, once for all
+    curves or once per curve. With `X` alone, its values are drawn against
+    their indices. MXNet arrays, NumPy arrays and lists are all accepted.
     """
     def as_curves(data):
         if hasattr(data, 'asnumpy'):
             data = data.asnumpy()
-        if getattr(data, 'ndim', None) == 1 or (
-                isinstance(data, (list, tuple)) and len(data) > 0
-                and not hasattr(data[0], '__len__')):
-            data = [data]  # a single curve
-        return [d.asnumpy() if hasattr(d, 'asnumpy') else d for d in data]
+        single = len(data) > 0 and not hasattr(data[0], '__len__')
+        curves = [data] if single else list(data)
+        return [c.asnumpy() if hasattr(c, 'asnumpy') else c for c in curves]
 
-    X = as_curves(X)
     if Y is None:
-        X, Y = [list(range(len(x))) for x in X], X
+        ys = as_curves(X)
+        xs = [list(range(len(y))) for y in ys]
     else:
-        Y = as_curves(Y)
-    if len(X) == 1 and len(Y) > 1:
-        X = X * len(Y)
-    set_figsize(figsize)
+        xs, ys = as_curves(X), as_curves(Y)
+        if len(xs) == 1:
+            xs = xs * len(ys)
+    use_svg_display()
     if axes is None:
+        set_figsize(figsize)
         axes = plt.gca()
     axes.cla()
-    for i, (x, y) in enumerate(zip(X, Y)):
-        axes.plot(x, y, fmts[i % len(fmts)])
+    styles = list(fmts) * (len(ys) // len(fmts) + 1)
+    for x, y, style in zip(xs, ys, styles):
+        axes.plot(x, y, style)
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
 
 
@@ -1441,6 +1442,41 @@ def predict(self, prefix, num_preds, vocab, device=None):
     return ''.join(tokens + new_tokens) if isinstance(prefix, str) else tokens + new_tokens
 
 
+# Defined in chapter_recurrent-neural-networks/rnn-concise.md
+from mxnet.gluon import rnn
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-concise.md
+class RNN(Module):
+    """Gluon's tanh recurrent layer with the interface of RNNScratch.
+
+    rnn(inputs, state=None) -> (outputs, state), with inputs (num_steps, batch_size, num_inputs)
+    and outputs (num_steps, batch_size, num_hiddens); the state is Gluon's list of arrays."""
+    def __init__(self, num_hiddens):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnn = rnn.RNN(num_hiddens)  # layout 'TNC': time first
+        self.rnn.initialize(init.Xavier())
+
+    def forward(self, inputs, state=None):
+        if state is None:
+            state = self.rnn.begin_state(batch_size=inputs.shape[1], ctx=inputs.ctx)
+        return self.rnn(inputs, state)
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-concise.md
+class RNNLM(RNNLMScratch):
+    """The language model of RNNLMScratch with a Gluon output layer (use it with RNN)."""
+    def build_output_layer(self):
+        """A Dense layer applied to every time step."""
+        self.linear = nn.Dense(self.vocab_size, flatten=False)
+        self.linear.initialize(init.Normal(0.01))
+
+    def output_layer(self, outputs):
+        """Logits (batch_size, num_steps, vocab_size) of the hidden states (steps, batch, hiddens)."""
+        return self.linear(outputs).swapaxes(0, 1)
+
+
 # Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
 class EnglishFrench:
     """A tiny fragment of English and French: random sentences and their translations."""
@@ -1666,6 +1702,63 @@ def decode(self, indices):
     if '<eos>' in tokens:
         tokens = tokens[:tokens.index('<eos>')]
     return ' '.join(tokens)
+
+
+# Defined in chapter_recurrent-modern/encoder-decoder.md
+class Encoder(nn.Block):
+    """Interface of encoders: `forward(X, *args)` reads a minibatch of source sequences X and
+    returns everything the decoder will need, e.g., the hidden states of all time steps."""
+    def forward(self, X, *args):
+        """Encode X; `args` may carry more information, such as the valid lengths of X."""
+        raise NotImplementedError('an encoder must define forward(X, *args)')
+
+
+# Defined in chapter_recurrent-modern/encoder-decoder.md
+class Decoder(nn.Block):
+    """Interface of decoders: a state is made once from the encoder's outputs, and then
+    `forward(X, state)` maps decoder inputs X to (outputs, new state)."""
+    def init_state(self, enc_all_outputs, *args):
+        """The initial decoder state, made from the encoder's outputs (and `args`)."""
+        raise NotImplementedError('a decoder must define init_state')
+
+    def forward(self, X, state):
+        """Return (outputs, state): one output per input step, and the state afterwards."""
+        raise NotImplementedError('a decoder must define forward(X, state)')
+
+
+# Defined in chapter_recurrent-modern/encoder-decoder.md
+class EncoderDecoder(Classifier):
+    """An encoder and a decoder trained together as a classifier of the next target token."""
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+
+    def forward(self, src, tgt_in, *args):
+        """Logits (batch, num_steps, vocab_size) for the decoder inputs tgt_in."""
+        state = self.decoder.init_state(self.encoder(src, *args), *args)
+        logits, _ = self.decoder(tgt_in, state)
+        return logits
+
+
+# Defined in chapter_recurrent-modern/encoder-decoder.md
+@add_to_class(EncoderDecoder)
+def predict_step(self, batch, device, num_steps, save_attention_weights=False):
+    """Greedy decoding of a batch (src, tgt_in, src_valid_len, ...): feed the decoder its own
+    most likely token, starting from tgt_in's first column (<bos>), for num_steps steps.
+
+    Returns the predicted indices (batch, num_steps) and, if requested, the list of the
+    decoder's `attention_weights` after each step (otherwise an empty list)."""
+    src, tgt_in, src_valid_len = [a.as_in_ctx(device) for a in batch[:3]]
+    state = self.decoder.init_state(self.encoder(src, src_valid_len), src_valid_len)
+    token = tgt_in[:, :1]
+    predictions, attention_weights = [], []
+    for _ in range(num_steps):
+        logits, state = self.decoder(token, state)
+        token = logits.argmax(axis=-1).astype(tgt_in.dtype)
+        predictions.append(token)
+        if save_attention_weights:
+            attention_weights.append(self.decoder.attention_weights)
+    return np.concatenate(predictions, axis=1), attention_weights
 
 
 # Defined in chapter_appendix/data-hub.md
