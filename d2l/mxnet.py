@@ -1761,6 +1761,102 @@ def predict_step(self, batch, device, num_steps, save_attention_weights=False):
     return np.concatenate(predictions, axis=1), attention_weights
 
 
+# Defined in chapter_recurrent-modern/seq2seq.md
+class Seq2SeqEncoder(Encoder):
+    """Token embedding followed by a multilayer GRU.
+
+    forward(X) takes indices X of shape (batch, num_steps) and returns (outputs, state):
+    the top layer's hidden states of all steps, (num_steps, batch, num_hiddens), and the final
+    hidden states of all layers, (num_layers, batch, num_hiddens)."""
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+        self.initialize(init.Xavier())
+
+    def forward(self, X, *args):
+        """Encode X; extra arguments (valid lengths) are not needed here."""
+        embedded = self.embedding(X.T)  # time-major: (num_steps, batch, embed_size)
+        start = self.rnn.begin_state(batch_size=X.shape[0], ctx=X.ctx)
+        outputs, [state] = self.rnn(embedded, start)
+        return outputs, state
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+class Seq2SeqDecoder(Decoder):
+    """GRU decoder that sees the context (the encoder's final top-layer state) at every step.
+
+    The state is (context, hidden): context (batch, num_hiddens) stays fixed; hidden
+    (num_layers, batch, num_hiddens) starts as the encoder's final state."""
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+        self.dense = nn.Dense(vocab_size, flatten=False)
+        self.initialize(init.Xavier())
+
+    def init_state(self, enc_all_outputs, *args):
+        """Context and initial hidden state from the encoder's (outputs, state)."""
+        _, enc_state = enc_all_outputs
+        return enc_state[-1], enc_state
+
+    def forward(self, X, state):
+        """Logits (batch, num_steps, vocab_size) for inputs X (batch, num_steps), new state."""
+        context, hidden = state
+        embedded = self.embedding(X.T)  # (num_steps, batch, embed_size)
+        repeated = np.broadcast_to(context, (embedded.shape[0], *context.shape))
+        outputs, [hidden] = self.rnn(np.concatenate([embedded, repeated], axis=-1), [hidden])
+        return self.dense(outputs).swapaxes(0, 1), (context, hidden)
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+class Seq2Seq(EncoderDecoder):
+    """Encoder-decoder whose loss and accuracy ignore the padding tokens of the labels."""
+    def __init__(self, encoder, decoder, tgt_pad, lr):
+        super().__init__(encoder, decoder)
+        self.save_hyperparameters(ignore=['encoder', 'decoder'])
+
+    def masked_mean(self, values, Y, averaged):
+        """Zero the entries of `values` (one per label token) where Y is <pad>; average
+        over the other tokens if `averaged`."""
+        mask = (Y.reshape(-1) != self.tgt_pad).astype(values.dtype)
+        return (values * mask).sum() / mask.sum() if averaged else values * mask
+
+    def loss(self, Y_hat, Y, averaged=True):
+        """Cross-entropy per target token, averaged over the tokens that are not padding."""
+        return self.masked_mean(super().loss(Y_hat, Y, averaged=False), Y, averaged)
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        """Fraction of correctly predicted target tokens, padding excluded."""
+        return self.masked_mean(super().accuracy(Y_hat, Y, averaged=False), Y, averaged)
+
+    def configure_optimizers(self):
+        """Adam with learning rate `self.lr`."""
+        return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+def bleu(pred_seq, label_seq, k):
+    """BLEU score of a predicted sequence against one reference (Papineni et al., 2002).
+
+    The sequences are lists of tokens or strings of space-separated tokens. The score is the
+    brevity penalty times the geometric mean of the clipped n-gram precisions, n = 1, ..., k;
+    it is 0 if some n-gram order has no match."""
+    pred = pred_seq.split() if isinstance(pred_seq, str) else list(pred_seq)
+    label = label_seq.split() if isinstance(label_seq, str) else list(label_seq)
+    if not pred:
+        return 0.0
+    log_score = min(0.0, 1 - len(label) / len(pred))  # log of the brevity penalty
+    for n in range(1, k + 1):
+        pred_counts = collections.Counter(zip(*[pred[i:] for i in range(n)]))
+        label_counts = collections.Counter(zip(*[label[i:] for i in range(n)]))
+        matches = sum((pred_counts & label_counts).values())
+        if matches == 0:
+            return 0.0
+        log_score += math.log(matches / sum(pred_counts.values())) / k
+    return math.exp(log_score)
+
+
 # Defined in chapter_appendix/data-hub.md
 def sha1_file(path, chunk_size=2**20):
     """Return the SHA-1 digest (40 hexadecimal digits) of the file at `path`."""
