@@ -39,15 +39,15 @@ def num_gpus():
 
 
 # Defined in chapter_installation/index.md
-def try_all_gpus():
-    """Return the list of all GPUs, or [cpu()] on a machine without any."""
-    return [npx.gpu(i) for i in range(num_gpus())] or [npx.cpu()]
-
-
-# Defined in chapter_installation/index.md
 def try_gpu(i=0):
     """Return gpu(i) if that GPU exists, otherwise cpu()."""
     return npx.gpu(i) if 0 <= i < num_gpus() else npx.cpu()
+
+
+# Defined in chapter_installation/index.md
+def try_all_gpus():
+    """Return the list of all GPUs, or [cpu()] on a machine without any."""
+    return [try_gpu(i) for i in range(num_gpus())] or [npx.cpu()]
 
 
 # Defined in chapter_preliminaries/ndarray.md
@@ -1455,7 +1455,7 @@ class RNN(Module):
     def __init__(self, num_hiddens):
         super().__init__()
         self.save_hyperparameters()
-        self.rnn = rnn.RNN(num_hiddens)  # layout 'TNC': time first
+        self.rnn = rnn.RNN(num_hiddens, activation='tanh')  # layout 'TNC': time first
         self.rnn.initialize(init.Xavier())
 
     def forward(self, inputs, state=None):
