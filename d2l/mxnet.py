@@ -1246,7 +1246,7 @@ import re
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def tokenize(text, level='char'):
     """Split `text` into lowercase tokens: characters (`level='char'`) or words and punctuation."""
-    text = ' '.join(text.lower().split())  # single spaces, no line breaks
+    text = re.sub(r'\s+', ' ', text.lower())  # single spaces, no line breaks
     if level == 'char':
         return list(text)
     if level == 'word':
