@@ -517,6 +517,10 @@ def save_checkpoint(self, directory):
 @add_to_class(Trainer)
 def load_checkpoint(self, directory):
     """Restore what `save_checkpoint` wrote into `directory`."""
+    # Gluon creates parameters with deferred shapes on the first forward pass;
+    # the optimizer state can only be loaded into parameters that exist
+    first_batch = next(iter(self.data.train_dataloader()))
+    self.model(*split_batch(first_batch, self.devices)[0][:-1])
     self.model.load(os.path.join(directory, 'model.params'))
     states = os.path.join(directory, 'optimizer.states')
     if isinstance(self.optim, gluon.Trainer) and os.path.exists(states):
@@ -1229,6 +1233,49 @@ def visualize(self, batch, nrows=1, ncols=8, labels=None):
     images = onp.clip(X * self.std + self.mean, 0, 1).transpose(0, 2, 3, 1)
     return show_images(images, nrows, ncols,
                            titles=labels if labels else self.text_labels(y))
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+class ImageClassifier(Classifier):
+    """A classifier trained like the ImageNet models of the chapter on modern
+    CNNs: minibatch SGD with momentum and weight decay."""
+    momentum, weight_decay = 0.9, 5e-4
+
+    def configure_optimizers(self):
+        """SGD with momentum `self.momentum` and weight decay `self.weight_decay`."""
+        return gluon.Trainer(self.collect_params(), 'sgd',
+                             {'learning_rate': self.lr, 'momentum': self.momentum,
+                              'wd': self.weight_decay})
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+class AlexNet(ImageClassifier):
+    """AlexNet: five convolutional and three fully connected layers.
+
+    full_size=True: the layer sizes of Krizhevsky et al. (2012) for 224x224
+    images; otherwise a version for 32x32 images with far fewer channels.
+    """
+    def __init__(self, lr=0.01, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:  # (channels, kernel size, stride, padding) per layer
+            convs = [(96, 11, 4, 2), (256, 5, 1, 2), (384, 3, 1, 1),
+                     (384, 3, 1, 1), (256, 3, 1, 1)]
+            num_hiddens = 4096
+        else:
+            convs = [(16, 5, 1, 2), (32, 5, 1, 2), (64, 3, 1, 1),
+                     (64, 3, 1, 1), (48, 3, 1, 1)]
+            num_hiddens = 256
+        self.net = nn.Sequential()
+        for i, (channels, kernel, stride, padding) in enumerate(convs):
+            self.net.add(nn.Conv2D(channels, kernel, strides=stride,
+                                   padding=padding, activation='relu'))
+            if i in (0, 1, 4):  # overlapping pooling after layers 1, 2 and 5
+                self.net.add(nn.MaxPool2D(pool_size=3, strides=2))
+        for _ in range(2):
+            self.net.add(nn.Dense(num_hiddens, activation='relu'), nn.Dropout(0.5))
+        self.net.add(nn.Dense(num_classes))
+        self.net.initialize(init.Xavier())
 
 
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
