@@ -1734,7 +1734,8 @@ def to_arrays(self, src_tokens, tgt_tokens):
 def build(self, src_sentences, tgt_sentences=None):
     """A batch (src, tgt_in, src_valid_len, tgt_out) of raw sentences, e.g. to translate them.
 
-    Without target sentences, tgt_in holds only <bos> and padding, all a decoder needs."""
+    Without target sentences, tgt_in holds no words (<bos>, <eos>, padding): enough to start
+    a decoder."""
     if tgt_sentences is None:
         tgt_sentences = [''] * len(src_sentences)
     return self.to_arrays([tokenize_mt(s) for s in src_sentences],
