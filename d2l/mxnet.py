@@ -370,6 +370,8 @@ class Trainer(HyperParameters):
     def fit(self, model, data, resume=None):
         """Train `model` on `data`; return the history of per-epoch metrics."""
         self.model, self.data = model, data
+        self.train_data = data.train_dataloader()  # iterated once per epoch
+        self.val_data = data.val_dataloader()
         model.to_devices(self.devices)
         self.optim = model.configure_optimizers()
         self.rows = []
@@ -382,9 +384,8 @@ class Trainer(HyperParameters):
         for self.epoch in range(len(self.rows), self.max_epochs):
             tic = time.perf_counter()
             row = {'epoch': self.epoch + 1, 'train_loss': self.train_epoch()}
-            val_data = data.val_dataloader()
-            if val_data is not None:
-                for name, value in self.evaluate(model, val_data).items():
+            if self.val_data is not None:
+                for name, value in self.evaluate(model, self.val_data).items():
                     row['val_' + name] = value
             row['seconds'] = time.perf_counter() - tic
             self.rows.append(row)
@@ -402,7 +403,7 @@ class Trainer(HyperParameters):
 @add_to_class(Trainer)
 def train_epoch(self):
     """One pass over the training data; return the mean training loss."""
-    loader = self.data.train_dataloader()
+    loader = self.train_data
     num_batches = len(loader)
     plot_every = max(1, num_batches // self.train_points_per_epoch)
     losses = []
@@ -519,7 +520,7 @@ def load_checkpoint(self, directory):
     """Restore what `save_checkpoint` wrote into `directory`."""
     # Gluon creates parameters with deferred shapes on the first forward pass;
     # the optimizer state can only be loaded into parameters that exist
-    first_batch = next(iter(self.data.train_dataloader()))
+    first_batch = next(iter(self.train_data))
     self.model(*split_batch(first_batch, self.devices)[0][:-1])
     self.model.load(os.path.join(directory, 'model.params'))
     states = os.path.join(directory, 'optimizer.states')
