@@ -1279,6 +1279,58 @@ class AlexNet(ImageClassifier):
         self.net.initialize(init.Xavier())
 
 
+# Defined in chapter_convolutional-modern/alexnet.md
+def layer_table(net, X):
+    """Pass X through the children of `net` and print the output shape, the
+    number of parameters and the multiply-adds per example of each; the
+    multiply-adds of convolutions and dense layers inside blocks count too."""
+    macs = []
+    def count(layer, inputs, output):  # outputs per example x inputs per output
+        if isinstance(layer, (nn.Conv2D, nn.Dense)):
+            macs.append(output[0].size * layer.weight.data()[0].size)
+    hooks = []
+    net.apply(lambda block: hooks.append(block.register_forward_hook(count)))
+    total_params = total_macs = 0
+    for layer in net:
+        X = layer(X)
+        params = sum(p.data().size for p in layer.collect_params().values())
+        total_params, total_macs = total_params + params, total_macs + sum(macs)
+        print(f'{layer.__class__.__name__:12s} {str(X.shape[1:]):15s} '
+              f'params {params:>11,d}  mult-adds {sum(macs):>14,d}')
+        macs.clear()
+    for hook in hooks:
+        hook.detach()
+    print(f'total params {total_params:,d}, mult-adds {total_macs:,d}')
+
+
+# Defined in chapter_convolutional-modern/vgg.md
+def vgg_block(num_convs, out_channels):
+    """`num_convs` 3x3 convolutions (padding 1, ReLU) followed by 2x2 max-pooling."""
+    layers = [nn.Conv2D(out_channels, 3, padding=1, activation='relu')
+              for _ in range(num_convs)]
+    block = nn.Sequential()
+    block.add(*layers, nn.MaxPool2D(2))
+    return block
+
+
+# Defined in chapter_convolutional-modern/vgg.md
+class VGG(ImageClassifier):
+    """A VGG network: the VGG blocks listed in `arch` as pairs (number of
+    convolutions, channels), then three dense layers with dropout."""
+    def __init__(self, arch, lr=0.01, num_classes=10, num_hiddens=4096,
+                 dropout=0.5):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        self.net.add(*[vgg_block(n, channels) for n, channels in arch])
+        for _ in range(2):
+            self.net.add(nn.Dense(num_hiddens, activation='relu'), nn.Dropout(dropout))
+        self.net.add(nn.Dense(num_classes))
+        # He initialization, for the ReLUs; see below
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -1685,6 +1737,26 @@ def fit_length(indices, length, pad):
 
 
 # Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+class ArrayBatches:
+    """Minibatches of the rows of in-memory arrays; a new random order at every pass if `shuffle`.
+
+    A lightweight alternative to a Gluon DataLoader: each minibatch is cut out of every array with
+    one indexing operation. len() is the number of minibatches per pass."""
+    def __init__(self, arrays, batch_size, shuffle):
+        self.arrays, self.batch_size, self.shuffle = arrays, batch_size, shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.arrays[0]) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.arrays[0])
+        order = onp.random.permutation(n) if self.shuffle else onp.arange(n)
+        for start in range(0, n, self.batch_size):
+            rows = np.array(order[start:start + self.batch_size], dtype='int32')
+            yield [array[rows] for array in self.arrays]
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
 class MTData(DataModule):
     """English-French sentence pairs of `EnglishFrench`, as padded arrays of token indices.
 
@@ -1707,14 +1779,11 @@ class MTData(DataModule):
         self.arrays = self.to_arrays(src, tgt)
 
     def get_dataloader(self, train):
-        """A list of minibatches: the training pairs in a new random order at every call,
-        or the validation pairs in order."""
-        if train:
-            rows = onp.random.permutation(self.num_train)
-        else:
-            rows = onp.arange(self.num_train, self.num_train + self.num_val)
-        return [[array[np.array(rows[i:i + self.batch_size])] for array in self.arrays]
-                for i in range(0, len(rows), self.batch_size)]
+        """Minibatches of the training pairs (reshuffled at every pass) or of the validation
+        pairs (in order)."""
+        rows = slice(0, self.num_train) if train else slice(self.num_train, None)
+        return ArrayBatches([array[rows] for array in self.arrays], self.batch_size,
+                            shuffle=train)
 
 
 # Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
@@ -1904,6 +1973,52 @@ def bleu(pred_seq, label_seq, k):
             return 0.0
         log_score += math.log(matches / sum(pred_counts.values())) / k
     return math.exp(log_score)
+
+
+# Defined in chapter_recurrent-modern/beam-search.md
+def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.75):
+    """Beam search for every sentence of a batch (src, tgt_in, src_valid_len, ...).
+
+    Returns a list with one (indices, log_probability) pair per sentence: the target indices of
+    the best translation, without <bos> and <eos>, and the model's log-probability of it (with
+    <eos>). While searching, prefixes are ranked by log-probability; at the end, the best one
+    maximizes log-probability / length ** alpha."""
+    src, tgt_in, src_valid_len = [a.as_in_ctx(device) for a in batch[:3]]
+    n, k = src.shape[0], beam_size
+    src_k = np.repeat(src, k, axis=0)  # every sentence k times, one row per hypothesis
+    valid_k = np.repeat(src_valid_len, k, axis=0)
+    state = model.decoder.init_state(model.encoder(src_k, valid_k), valid_k)
+    prefixes = onp.repeat(tgt_in[:, :1].asnumpy(), k, axis=0).reshape(n, k, 1)  # <bos>
+    scores = onp.full((n, k), -onp.inf)
+    scores[:, 0] = 0.0  # one live hypothesis at the start
+    finished = onp.zeros((n, k), dtype=bool)
+    lengths = onp.zeros((n, k))
+    for _ in range(num_steps):
+        X = np.array(prefixes.reshape(n * k, -1), dtype=src.dtype, ctx=device)
+        logits, _ = model.decoder(X, state)  # rerun over the whole prefix
+        logp = npx.log_softmax(logits[:, -1]).asnumpy().reshape(n, k, -1)
+        vocab_size = logp.shape[-1]
+        logp[finished] = -onp.inf  # a finished hypothesis continues only with
+        logp[finished, eos] = 0.0  # <eos>, which costs nothing
+        candidates = (scores[:, :, None] + logp).reshape(n, k * vocab_size)
+        best = onp.argsort(-candidates, axis=1, kind='stable')[:, :k]
+        parent, token = best // vocab_size, best % vocab_size
+        scores = onp.take_along_axis(candidates, best, axis=1)
+        was_finished = onp.take_along_axis(finished, parent, axis=1)
+        lengths = onp.take_along_axis(lengths, parent, axis=1) + ~was_finished
+        finished = was_finished | (token == eos)
+        prefixes = onp.concatenate([onp.take_along_axis(prefixes, parent[:, :, None], axis=1),
+                                    token[:, :, None]], axis=2)
+        if finished.all():
+            break
+    choice = (scores / lengths ** alpha).argmax(axis=1)
+    results = []
+    for i, j in enumerate(choice):
+        indices = prefixes[i, j, 1:].tolist()
+        if eos in indices:
+            indices = indices[:indices.index(eos)]
+        results.append((indices, float(scores[i, j])))
+    return results
 
 
 # Defined in chapter_appendix/data-hub.md
