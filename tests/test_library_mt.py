@@ -153,13 +153,17 @@ def test_mtdata_split_and_vocab(data):
 def test_mtdata_loaders(data):
     train = data.train_dataloader()
     assert len(train) == math.ceil(data.num_train / data.batch_size)
-    batch = train[0]
+    batch = next(iter(train))
     assert len(batch) == 4 and batch[0].shape == (64, 20) and batch[2].shape == (64,)
-    rows = onp.concatenate([b[0].asnumpy() for b in train])
-    assert sorted(map(tuple, rows)) == sorted(map(tuple, data.arrays[0][:data.num_train].asnumpy()))
+    passes = [onp.concatenate([b[0].asnumpy() for b in train]) for _ in range(2)]
+    for rows in passes:  # every pass covers every training pair once ...
+        assert sorted(map(tuple, rows)) == sorted(map(tuple, data.arrays[0][:data.num_train].asnumpy()))
+    assert (passes[0] != passes[1]).any()  # ... in a new order
     val = data.val_dataloader()
+    assert len(val) == math.ceil(data.num_val / data.batch_size)
     assert sum(len(b[-1]) for b in val) == data.num_val
-    assert (val[0][0].asnumpy() == data.arrays[0][data.num_train:data.num_train + 64].asnumpy()).all()
+    first = next(iter(val))[0].asnumpy()
+    assert (first == data.arrays[0][data.num_train:data.num_train + 64].asnumpy()).all()
 
 
 def test_build_and_decode(data):
@@ -196,7 +200,7 @@ def test_seq2seq_shapes_and_masked_loss(data):
     encoder = d2l.Seq2SeqEncoder(len(data.src_vocab), 8, 16, 2)
     decoder = d2l.Seq2SeqDecoder(len(data.tgt_vocab), 8, 16, 2)
     model = d2l.Seq2Seq(encoder, decoder, tgt_pad=data.tgt_vocab['<pad>'], lr=0.01)
-    src, tgt_in, valid, tgt_out = data.train_dataloader()[0]
+    src, tgt_in, valid, tgt_out = next(iter(data.train_dataloader()))
     outputs, state = encoder(src)
     assert outputs.shape == (20, 64, 16) and state.shape == (2, 64, 16)
     logits = model(src, tgt_in, valid)
