@@ -1559,6 +1559,7 @@ class RNN(Module):
         self.rnn.initialize(init.Xavier())
 
     def forward(self, inputs, state=None):
+        """Run over all time steps, from zeros if no state is given; return (outputs, state)."""
         if state is None:
             state = self.rnn.begin_state(batch_size=inputs.shape[1], ctx=inputs.ctx)
         return self.rnn(inputs, state)
