@@ -265,9 +265,24 @@ class Module(nn.Block, HyperParameters):
 # Defined in chapter_linear-regression/oo-design.md
 @add_to_class(Module)
 def scratch_params(self):
-    """The arrays stored as attributes that carry a gradient, by attribute name."""
-    return {name: value for name, value in vars(self).items()
-            if isinstance(value, np.ndarray) and value.grad is not None}
+    """Arrays with a gradient stored as attributes here or in child blocks, by dotted name."""
+    found = {name: value for name, value in vars(self).items()
+             if isinstance(value, np.ndarray) and value.grad is not None}
+    for child_name, child in self._children.items():
+        for name, value in Module.scratch_params(child).items():
+            found[f'{child_name}.{name}'] = value
+    return found
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def locate(self, dotted_name):
+    """The block that holds the attribute `dotted_name`, and the attribute's own name."""
+    *path, name = dotted_name.split('.')
+    block = self
+    for part in path:
+        block = block._children[part]
+    return block, name
 
 
 # Defined in chapter_linear-regression/oo-design.md
@@ -278,11 +293,11 @@ def to_devices(self, devices):
     if scratch and len(devices) > 1:
         raise ValueError('models with scratch parameters train on one device; '
                          f'got {len(devices)} devices')
-    for name, value in scratch.items():
+    for dotted_name, value in scratch.items():
         if value.ctx != devices[0]:
             moved = value.as_in_ctx(devices[0])
             moved.attach_grad()
-            setattr(self, name, moved)
+            setattr(*self.locate(dotted_name), moved)
     params = self.collect_params()
     if params:
         params.reset_ctx(devices)
@@ -309,7 +324,7 @@ def load_state_dict(self, state):
         if kind == 'gluon':
             params[name].set_data(value)  # copied to every device
         else:
-            target = getattr(self, name)
+            target = getattr(*self.locate(name))
             target[:] = value.as_in_ctx(target.ctx)
 
 
@@ -1487,35 +1502,6 @@ class RNNLMScratch(Classifier):
         """The logits of the next token at every position of X."""
         outputs, _ = self.rnn(self.one_hot(X), state)
         return self.output_layer(outputs)
-
-
-# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
-@add_to_class(RNNLMScratch)
-def scratch_params(self):
-    """The model's own arrays and, named 'rnn.<name>', those of the recurrent layer."""
-    params = Module.scratch_params(self)
-    for name, value in self.rnn.scratch_params().items():
-        params['rnn.' + name] = value
-    return params
-
-
-# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
-@add_to_class(RNNLMScratch)
-def to_devices(self, devices):
-    """Move the recurrent layer's arrays first, then the model's own ones."""
-    self.rnn.to_devices(devices)
-    Module.to_devices(self, devices)  # the layer's arrays are in place now
-
-
-# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
-@add_to_class(RNNLMScratch)
-def load_state_dict(self, state):
-    """Load a `state_dict`, handing the entries of the recurrent layer to the layer."""
-    prefix = 'scratch:rnn.'
-    self.rnn.load_state_dict({'scratch:' + key[len(prefix):]: value
-                              for key, value in state.items() if key.startswith(prefix)})
-    Module.load_state_dict(self, {key: value for key, value in state.items()
-                                      if not key.startswith(prefix)})
 
 
 # Defined in chapter_recurrent-neural-networks/rnn-scratch.md

@@ -264,3 +264,28 @@ def test_recording_a_point_is_cheap():
     for i in range(20000):
         board.add('loss', i, 1.0)
     assert (time.perf_counter() - start) / 20000 < 50e-6   # far below one drawing (~0.1 s)
+
+
+def test_scratch_arrays_of_child_blocks_are_found_moved_and_saved(tmp_path):
+    class Layer(d2l.Module):
+        def __init__(self):
+            super().__init__()
+            self.W = np.ones((3, 2))
+            self.W.attach_grad()
+
+    class Outer(d2l.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = Layer()
+            self.v = np.zeros((2,))
+            self.v.attach_grad()
+
+    model = Outer()
+    assert sorted(model.scratch_params()) == ['inner.W', 'v']
+    model.to_devices([npx.cpu(1)])
+    assert model.inner.W.ctx == npx.cpu(1) and model.inner.W.grad is not None
+    model.inner.W[:] = 7
+    model.save(str(tmp_path / 'outer.params'))
+    other = Outer()
+    other.load(str(tmp_path / 'outer.params'))
+    assert onp.allclose(other.inner.W.asnumpy(), 7)
