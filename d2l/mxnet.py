@@ -1179,10 +1179,11 @@ def signed_distance(self, label, u, v):
 
 # Defined in chapter_convolutional-modern/alexnet.md
 @add_to_class(Shapes)
-def generate(self, n, rng):
+def generate(self, n, rng, size=None):
     """Return n images of shape (3, size, size) with values in [0, 1] and
-    their labels; every class gets n / 10 images (up to rounding)."""
-    k, size = len(self.classes), self.size
+    their labels; every class gets n / 10 images (up to rounding). The size
+    defaults to `self.size`."""
+    k, size = len(self.classes), size or self.size
     y = rng.permutation(onp.arange(n) % k).astype(onp.int32)
     def uniform(low, high, *shape):
         return rng.uniform(low, high, (n,) + shape).astype(onp.float32)
@@ -1310,7 +1311,7 @@ def layer_table(net, X):
         X = layer(X)
         params = sum(p.data().size for p in layer.collect_params().values())
         total_params, total_macs = total_params + params, total_macs + sum(macs)
-        print(f'{layer.__class__.__name__:12s} {str(X.shape[1:]):15s} '
+        print(f'{layer.__class__.__name__:15s} {str(X.shape[1:]):15s} '
               f'params {params:>11,d}  mult-adds {sum(macs):>14,d}')
         macs.clear()
     for hook in hooks:
@@ -1342,6 +1343,42 @@ class VGG(ImageClassifier):
             self.net.add(nn.Dense(num_hiddens, activation='relu'), nn.Dropout(dropout))
         self.net.add(nn.Dense(num_classes))
         # He initialization, for the ReLUs; see below
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
+# Defined in chapter_convolutional-modern/nin.md
+def nin_block(channels, kernel_size, strides=1, padding=0, num_outputs=None):
+    """A kernel_size convolution and two 1x1 convolutions, with ReLUs. If
+    `num_outputs` is given, the last 1x1 convolution has that many output
+    channels and no ReLU."""
+    spatial = nn.Conv2D(channels, kernel_size, strides=strides, padding=padding,
+                        activation='relu')
+    pixelwise = [nn.Conv2D(channels, 1, activation='relu'),
+                 nn.Conv2D(num_outputs or channels, 1,
+                           activation=None if num_outputs else 'relu')]
+    block = nn.Sequential()
+    block.add(spatial, *pixelwise)
+    return block
+
+
+# Defined in chapter_convolutional-modern/nin.md
+class NiN(ImageClassifier):
+    """Network in network: four NiN blocks, the last with one output channel
+    per class, and global average pooling instead of dense layers."""
+    def __init__(self, lr=0.01, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:  # the ImageNet version, with AlexNet's first layers
+            specs = [(96, 11, 4, 0), (256, 5, 1, 2), (384, 3, 1, 1), (1024, 3, 1, 1)]
+        else:
+            specs = [(16, 5, 1, 2), (32, 5, 1, 2), (64, 3, 1, 1), (96, 3, 1, 1)]
+        self.net = nn.Sequential()
+        for channels, kernel, stride, padding in specs[:-1]:
+            self.net.add(nin_block(channels, kernel, stride, padding),
+                         nn.MaxPool2D(pool_size=3, strides=2))
+        self.net.add(nn.Dropout(0.5), nin_block(*specs[-1], num_outputs=num_classes),
+                     nn.GlobalAvgPool2D(), nn.Flatten())
         self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
                                         magnitude=2))
 
