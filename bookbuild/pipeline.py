@@ -115,8 +115,10 @@ class Build:
             lines.append(f'notebooks executed: {len(r.executed)}, reused from cache: {r.reused} '
                          f'(sections with code in {len(self.langs)} language(s): {r.sections})'
                          + (f', corrupt cache entries dropped: {len(r.dropped)}' if r.dropped else ''))
-            for name, reasons in sorted(r.reasons.items()):
-                lines.append(f'  executed {name}: ' + '; '.join(reasons))
+            why = sorted(r.reasons.items())
+            lines += [f'  executed {name}: ' + '; '.join(reasons) for name, reasons in why[:20]]
+            if len(why) > 20:
+                lines.append(f'  ... and {len(why) - 20} more (each is named above, with its reasons)')
             slow = sorted(r.executed, key=lambda x: -x[1])[:5]
             if slow:
                 lines.append('slowest sections:')

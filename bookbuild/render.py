@@ -87,7 +87,9 @@ class Renderer:
         stamps_path = self.rst_dir / '.stamps.json'
         stamps = json.loads(stamps_path.read_text()) if stamps_path.is_file() else {}
         settings = json.dumps([depends('rst'), self.lang, self.config.discuss_url, self.config.bibfile.is_file()])
-        wanted = {s.name: hashlib.sha256((self.nb_dir / f'{s.name}.ipynb').read_bytes() + settings.encode()).hexdigest()
+        # the Markdown file and the lines its cells start at key the line map kept with the reST
+        wanted = {s.name: hashlib.sha256((self.nb_dir / f'{s.name}.ipynb').read_bytes() + settings.encode()
+                                         + json.dumps([str(s.path), [c.line for c in s.cells]]).encode()).hexdigest()
                   for s in sections}
         todo = [s for s in sections if stamps.get(s.name) != wanted[s.name]
                 or not (self.rst_dir / f'{s.name}.rst').is_file()]
