@@ -77,16 +77,15 @@ def main(job_path):
         return
     budget = float(job['budget'])
     deadline = time.monotonic() + budget
+    client.timeout_func = lambda cell: max(0.01, deadline - time.monotonic())   # what is left of the budget
     index = 0
     try:
         for cell_index, cell in enumerate(nb.cells):
             if cell.cell_type != 'code':
                 continue
             progress.write_text(str(index))
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if time.monotonic() >= deadline:
                 raise CellTimeoutError('')
-            client.timeout = max(1, int(left + 0.999))
             client.execute_cell(cell, cell_index, execution_count=index + 1)
             index += 1
     except CellExecutionError as e:

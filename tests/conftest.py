@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,12 @@ FIXTURES = Path(__file__).resolve().parent / 'fixtures'
 def build_env(pythonpath=(), **extra):
     """The environment of a build started by a test: this checkout first on the Python path."""
     return {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), *map(str, pythonpath)]), **extra}
+
+
+def interruptible():
+    """For Popen's ``preexec_fn``: Ctrl-C (SIGINT) interrupts the child, even when this test run was
+    started with SIGINT ignored (as a shell does for background jobs) and the child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_build(root, *args, timeout=900, env=None):

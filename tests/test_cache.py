@@ -127,14 +127,16 @@ def test_environment_and_device_changes_execute_everything(book, tmp_path):
 
 
 def test_section_budget_covers_all_cells_and_names_the_running_one(book):
-    edit(book / 'config.ini', 'workers = 4', 'workers = 4\ntimeout = 6')
+    # each step takes a third of the budget (a per-cell timeout would let them all pass); the
+    # cells before step 3 take about 9 s, so the budget runs out during step 3
+    edit(book / 'config.ini', 'workers = 4', 'workers = 4\ntimeout = 12')
     path = book / 'chapters/en/chapter_a/gpus.md'
-    cells = ''.join(f'\n```{{.python .input}}\ntime.sleep(2.5)  # step {i}\n```\n' for i in (1, 2, 3))
+    cells = ''.join(f'\n```{{.python .input}}\ntime.sleep(4)  # step {i}\n```\n' for i in (1, 2, 3))
     path.write_text(path.read_text() + cells)
     result = run_build(book, 'execute')
     assert result.returncode != 0
-    line = path.read_text().splitlines().index('time.sleep(2.5)  # step 3') + 1
-    assert f'{path}:{line}: code cell failed with Timeout: the section ran out of its 6 s budget during this cell' \
+    line = path.read_text().splitlines().index('time.sleep(4)  # step 3') + 1
+    assert f'{path}:{line}: code cell failed with Timeout: the section ran out of its 12 s budget during this cell' \
         in result.stderr, result.stderr
 
 

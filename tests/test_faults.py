@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, copy_book, run_build
+from conftest import ROOT, copy_book, interruptible, run_build
 
 ARRAYS = 'chapters/en/chapter_basics/arrays.md'
 
@@ -183,7 +183,7 @@ def test_interrupted_build_leaves_site_and_next_build_works(published):
     edit(root, ARRAYS, "print('total:', int(x.sum()))", "import time; time.sleep(30)")
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         proc = subprocess.Popen([sys.executable, '-m', 'bookbuild', 'html', '--lang', 'en', '--root', str(root)],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible,
                                 env={**os.environ, 'PYTHONPATH': str(ROOT)})
         time.sleep(6)
         proc.send_signal(sig)

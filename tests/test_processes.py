@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import FIXTURES, ROOT, build_env, copy_book, run_build
+from conftest import FIXTURES, ROOT, build_env, copy_book, interruptible, run_build
 
 
 def leftovers(root):
@@ -32,7 +32,8 @@ def wait_for(condition, timeout=120, step=0.3):
 
 def start_build(root, *args):
     return subprocess.Popen([sys.executable, '-u', '-m', 'bookbuild', *args, '--root', str(root)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=build_env())
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=build_env(),
+                            preexec_fn=interruptible)
 
 
 @pytest.fixture
