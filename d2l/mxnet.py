@@ -1383,6 +1383,68 @@ class NiN(ImageClassifier):
                                         magnitude=2))
 
 
+# Defined in chapter_convolutional-modern/googlenet.md
+class Inception(nn.Block):
+    """An Inception block: four branches whose outputs are concatenated along
+    the channel axis. c1 and c4 are the output channels of the 1x1 branch and
+    of the pooling branch; c2 and c3 are pairs (bottleneck channels, output
+    channels) of the 3x3 and the 5x5 branch."""
+    def __init__(self, c1, c2, c3, c4):
+        super().__init__()
+        def conv(channels, kernel_size):  # keeps height and width
+            return nn.Conv2D(channels, kernel_size, padding=kernel_size // 2,
+                             activation='relu')
+        layers = [[conv(c1, 1)],
+                  [conv(c2[0], 1), conv(c2[1], 3)],
+                  [conv(c3[0], 1), conv(c3[1], 5)],
+                  [nn.MaxPool2D(pool_size=3, strides=1, padding=1), conv(c4, 1)]]
+        self.branches = []
+        for branch_layers in layers:
+            branch = nn.Sequential()
+            branch.add(*branch_layers)
+            self.register_child(branch)
+            self.branches.append(branch)
+
+    def forward(self, X):
+        return np.concatenate([branch(X) for branch in self.branches], axis=1)
+
+
+# Defined in chapter_convolutional-modern/googlenet.md
+class GoogLeNet(ImageClassifier):
+    """GoogLeNet: a stem, stages of Inception blocks separated by max-pooling,
+    then global average pooling, dropout and a dense layer."""
+    def __init__(self, lr=0.01, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:  # the network of Szegedy et al. (2015)
+            stem = [(64, 7, 2, 3), 'pool', (64, 1, 1, 0), (192, 3, 1, 1), 'pool']
+            stages = [[(64, (96, 128), (16, 32), 32), (128, (128, 192), (32, 96), 64)],
+                      [(192, (96, 208), (16, 48), 64), (160, (112, 224), (24, 64), 64),
+                       (128, (128, 256), (24, 64), 64), (112, (144, 288), (32, 64), 64),
+                       (256, (160, 320), (32, 128), 128)],
+                      [(256, (160, 320), (32, 128), 128), (384, (192, 384), (48, 128), 128)]]
+        else:
+            stem = [(32, 3, 1, 1), 'pool']
+            stages = [[(16, (16, 24), (4, 8), 8)], [(32, (24, 48), (4, 12), 16)],
+                      [(64, (40, 80), (8, 32), 32)]]
+        self.net = nn.Sequential()
+        for layer in stem:
+            if layer == 'pool':
+                self.net.add(nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+            else:
+                channels, kernel, stride, padding = layer
+                self.net.add(nn.Conv2D(channels, kernel, strides=stride,
+                                       padding=padding, activation='relu'))
+        for i, stage in enumerate(stages):
+            if i > 0:
+                self.net.add(nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+            self.net.add(*[Inception(*channels) for channels in stage])
+        self.net.add(nn.GlobalAvgPool2D(), nn.Flatten(), nn.Dropout(0.4),
+                     nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -1599,6 +1661,65 @@ class RNNLM(RNNLMScratch):
     def output_layer(self, outputs):
         """Logits (batch_size, num_steps, vocab_size) of the hidden states (steps, batch, hiddens)."""
         return self.linear(outputs).swapaxes(0, 1)
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+class LSTMScratch(Module):
+    """An LSTM layer built from arrays, with the interface of RNNScratch.
+
+    rnn(inputs, state=None) -> (outputs, (H, C)) for inputs (num_steps, batch_size, num_inputs):
+    the hidden states of all steps, (num_steps, batch_size, num_hiddens), and the hidden state H
+    and memory cell C after the last step, each (batch_size, num_hiddens); state=None starts from
+    zeros. The weights of the four blocks are stacked side by side in W_x, W_h and b, in the
+    order input gate, forget gate, input node, output gate (as in Gluon)."""
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_x = sigma * np.random.normal(size=(num_inputs, 4 * num_hiddens))
+        self.W_h = sigma * np.random.normal(size=(num_hiddens, 4 * num_hiddens))
+        self.b = np.zeros((4 * num_hiddens,))
+        for param in (self.W_x, self.W_h, self.b):
+            param.attach_grad()
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+@add_to_class(LSTMScratch)
+def forward(self, inputs, state=None):
+    """Run over all time steps; return the hidden states of all steps and (H, C)."""
+    h = self.num_hiddens
+    if state is None:
+        zeros = np.zeros((inputs.shape[1], h), ctx=inputs.ctx)
+        state = (zeros, zeros)
+    H, C = state
+    input_terms = np.dot(inputs, self.W_x) + self.b  # all steps and blocks at once
+    outputs = []
+    for input_term in input_terms:
+        Z = input_term + np.dot(H, self.W_h)  # (batch_size, 4 * h)
+        I = npx.sigmoid(Z[:, :h])
+        F = npx.sigmoid(Z[:, h:2 * h])
+        C_tilde = np.tanh(Z[:, 2 * h:3 * h])
+        O = npx.sigmoid(Z[:, 3 * h:])
+        C = F * C + I * C_tilde
+        H = O * np.tanh(C)
+        outputs.append(H)
+    return np.stack(outputs), (H, C)
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+class LSTM(RNN):
+    """Gluon's LSTM layer with the interface of RNN; its state is Gluon's list [H, C]."""
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
+        Module.__init__(self)
+        self.save_hyperparameters()
+        self.rnn = rnn.LSTM(num_hiddens, num_layers, dropout=dropout)
+        self.rnn.initialize(init.Xavier())
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+class AdamRNNLM(RNNLM):
+    """The language model RNNLM, trained with Adam instead of SGD."""
+    def configure_optimizers(self):
+        return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
 
 
 # Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
@@ -2043,6 +2164,32 @@ def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.75):
             indices = indices[:indices.index(eos)]
         results.append((indices, float(scores[i, j])))
     return results
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/queries-keys-values.md
+def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5),
+                  cmap='Reds'):
+    """Draw matrices as heat maps on one color scale; return the axes.
+
+    `matrices` has the shape (m, n), (cols, m, n) or (rows, cols, m, n); `titles` gives
+    one title per panel, row by row; `figsize` is the size of one panel in inches."""
+    M = matrices.asnumpy() if hasattr(matrices, 'asnumpy') else onp.asarray(matrices)
+    M = M.reshape((1,) * (4 - M.ndim) + M.shape)  # always (rows, cols, m, n)
+    rows, cols = M.shape[:2]
+    use_svg_display()
+    fig, axes = plt.subplots(rows, cols, sharex=True, sharey=True, squeeze=False,
+                                 figsize=(figsize[0] * cols + 1, figsize[1] * rows))
+    for k, ax in enumerate(axes.flat):
+        r, c = divmod(k, cols)
+        image = ax.imshow(M[r, c], cmap=cmap, vmin=M.min(), vmax=M.max(), aspect='auto')
+        if titles is not None:
+            ax.set_title(titles[k])
+        if r == rows - 1:
+            ax.set_xlabel(xlabel)
+        if c == 0:
+            ax.set_ylabel(ylabel)
+    fig.colorbar(image, ax=axes, shrink=0.8)
+    return axes
 
 
 # Defined in chapter_appendix/data-hub.md
