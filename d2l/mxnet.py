@@ -1722,6 +1722,53 @@ class AdamRNNLM(RNNLM):
         return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
 
 
+# Defined in chapter_recurrent-modern/gru.md
+class GRUScratch(Module):
+    """A GRU layer built from arrays, with the interface of RNNScratch.
+
+    rnn(inputs, state=None) -> (outputs, H) for inputs (num_steps, batch_size, num_inputs): the
+    hidden states of all steps, (num_steps, batch_size, num_hiddens), and the last one. The reset
+    gate multiplies the hidden-to-hidden term after the matrix product, as in cuDNN and Gluon; the
+    blocks are stacked in the order reset gate, update gate, candidate."""
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_x = sigma * np.random.normal(size=(num_inputs, 3 * num_hiddens))
+        self.W_h = sigma * np.random.normal(size=(num_hiddens, 3 * num_hiddens))
+        self.b_x = np.zeros((3 * num_hiddens,))
+        self.b_h = np.zeros((3 * num_hiddens,))
+        for param in (self.W_x, self.W_h, self.b_x, self.b_h):
+            param.attach_grad()
+
+
+# Defined in chapter_recurrent-modern/gru.md
+@add_to_class(GRUScratch)
+def forward(self, inputs, state=None):
+    """Run over all time steps; return the hidden states of all steps and the last one."""
+    h = self.num_hiddens
+    H = np.zeros((inputs.shape[1], h), ctx=inputs.ctx) if state is None else state
+    input_terms = np.dot(inputs, self.W_x) + self.b_x  # all steps and blocks at once
+    outputs = []
+    for x_term in input_terms:
+        h_term = np.dot(H, self.W_h) + self.b_h  # (batch_size, 3 * h)
+        R = npx.sigmoid(x_term[:, :h] + h_term[:, :h])
+        Z = npx.sigmoid(x_term[:, h:2 * h] + h_term[:, h:2 * h])
+        H_tilde = np.tanh(x_term[:, 2 * h:] + R * h_term[:, 2 * h:])
+        H = Z * H + (1 - Z) * H_tilde
+        outputs.append(H)
+    return np.stack(outputs), H
+
+
+# Defined in chapter_recurrent-modern/gru.md
+class GRU(RNN):
+    """Gluon's GRU layer with the interface of RNN; its state is Gluon's list [H]."""
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
+        Module.__init__(self)
+        self.save_hyperparameters()
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+        self.rnn.initialize(init.Xavier())
+
+
 # Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
 class EnglishFrench:
     """A tiny fragment of English and French: random sentences and their translations."""
