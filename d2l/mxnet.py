@@ -2229,6 +2229,7 @@ def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5),
     for k, ax in enumerate(axes.flat):
         r, c = divmod(k, cols)
         image = ax.imshow(M[r, c], cmap=cmap, vmin=M.min(), vmax=M.max(), aspect='auto')
+        ax.locator_params(integer=True)  # ticks at rows and columns, not between them
         if titles is not None:
             ax.set_title(titles[k])
         if r == rows - 1:
@@ -2237,6 +2238,65 @@ def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5),
             ax.set_ylabel(ylabel)
     fig.colorbar(image, ax=axes, shrink=0.8)
     return axes
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
+def masked_softmax(X, valid_lens):
+    """Softmax over the last axis of X (batch, num_queries, num_keys), in which the keys at
+    positions >= the valid length get weight 0.
+
+    valid_lens: None (no mask), (batch,) for one length per example, or (batch, num_queries)
+    for one length per query."""
+    if valid_lens is None:
+        return npx.softmax(X, axis=-1)
+    lens = valid_lens.astype('int32')
+    # Shape the lengths so that they broadcast against the key positions
+    lens = lens.reshape(-1, 1, 1) if lens.ndim == 1 else np.expand_dims(lens, -1)
+    keep = np.arange(X.shape[-1], dtype='int32', ctx=X.ctx) < lens
+    return npx.softmax(np.where(keep, X, -1e6), axis=-1)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
+class DotProductAttention(nn.Block):
+    """Scaled dot product attention, softmax(Q K^T / sqrt(d)) V, for a minibatch.
+
+    forward(queries (batch, n, d), keys (batch, m, d), values (batch, m, v), valid_lens)
+    returns (batch, n, v); valid_lens as in masked_softmax."""
+    def __init__(self, dropout=0):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        d = queries.shape[-1]
+        scores = npx.batch_dot(queries, keys, transpose_b=True) / math.sqrt(d)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return npx.batch_dot(self.dropout(self.attention_weights), values)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
+class AdditiveAttention(nn.Block):
+    """Additive attention: score(q, k) = w_v^T tanh(W_q q + W_k k), for a minibatch.
+
+    forward(queries (batch, n, q), keys (batch, m, k), values (batch, m, v), valid_lens)
+    returns (batch, n, v); valid_lens as in masked_softmax."""
+    def __init__(self, num_hiddens, dropout=0):
+        super().__init__()
+        self.W_q = nn.Dense(num_hiddens, use_bias=False, flatten=False)
+        self.W_k = nn.Dense(num_hiddens, use_bias=False, flatten=False)
+        self.w_v = nn.Dense(1, use_bias=False, flatten=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        return self.attend(queries, self.W_k(keys), values, valid_lens)
+
+    def attend(self, queries, projected_keys, values, valid_lens=None):
+        """Attention pooling for keys that are already projected, i.e., W_k(keys)."""
+        q = np.expand_dims(self.W_q(queries), 2)       # (batch, n, 1, h)
+        k = np.expand_dims(projected_keys, 1)          # (batch, 1, m, h)
+        features = npx.activation(q + k, act_type='tanh')  # (batch, n, m, h)
+        scores = self.w_v(features).squeeze(-1)        # (batch, n, m)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return npx.batch_dot(self.dropout(self.attention_weights), values)
 
 
 # Defined in chapter_appendix/data-hub.md
