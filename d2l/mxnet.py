@@ -1445,6 +1445,46 @@ class GoogLeNet(ImageClassifier):
                                         magnitude=2))
 
 
+# Defined in chapter_convolutional-modern/batch-norm.md
+def batch_stats(X):
+    """Mean and variance of X over all axes except axis 1 (features or channels)."""
+    axes = (0,) + tuple(range(2, X.ndim))
+    mean = X.mean(axis=axes)
+    shape = (1, -1) + (1,) * (X.ndim - 2)  # to broadcast against X
+    var = ((X - mean.reshape(shape)) ** 2).mean(axis=axes)
+    return mean, var
+
+
+# Defined in chapter_convolutional-modern/batch-norm.md
+class BatchNorm(nn.Block):
+    """Batch normalization from scratch, for dense layers (2D input) or
+    convolutions (4D input) with `num_features` features or channels."""
+    def __init__(self, num_features, momentum=0.9, eps=1e-5):
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        shape = (num_features,)
+        self.gamma = self.params.get('gamma', shape=shape, init=init.One())
+        self.beta = self.params.get('beta', shape=shape, init=init.Zero())
+        self.running_mean = self.params.get('running_mean', shape=shape,
+                                            init=init.Zero(), grad_req='null')
+        self.running_var = self.params.get('running_var', shape=shape,
+                                           init=init.One(), grad_req='null')
+
+    def forward(self, X):
+        if autograd.is_training():
+            mean, var = batch_stats(X)
+            with autograd.pause():
+                rho = self.momentum
+                for param, value in ((self.running_mean, mean), (self.running_var, var)):
+                    param.set_data(rho * param.data(X.ctx) + (1 - rho) * value)
+        else:
+            mean, var = self.running_mean.data(X.ctx), self.running_var.data(X.ctx)
+        shape = (1, -1) + (1,) * (X.ndim - 2)
+        X_hat = (X - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + self.eps)
+        return (self.gamma.data(X.ctx).reshape(shape) * X_hat
+                + self.beta.data(X.ctx).reshape(shape))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -2297,6 +2337,50 @@ class AdditiveAttention(nn.Block):
         scores = self.w_v(features).squeeze(-1)        # (batch, n, m)
         self.attention_weights = masked_softmax(scores, valid_lens)
         return npx.batch_dot(self.dropout(self.attention_weights), values)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/multihead-attention.md
+class MultiHeadAttention(nn.Block):
+    """Multi-head scaled dot product attention with num_hiddens = num_heads * head width.
+
+    forward(queries (batch, n, d_q), keys (batch, m, d_k), values (batch, m, d_v), valid_lens)
+    returns (batch, n, num_hiddens); valid_lens as in masked_softmax."""
+    def __init__(self, num_hiddens, num_heads, dropout=0, use_bias=False):
+        super().__init__()
+        if num_hiddens % num_heads:
+            raise ValueError(f'{num_hiddens} hidden units cannot be split into {num_heads} heads')
+        self.num_heads = num_heads
+        self.attention = DotProductAttention(dropout)
+        self.W_q = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+        self.W_k = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+        self.W_v = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+        self.W_o = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+
+    def split_heads(self, X):
+        """(batch, n, num_hiddens) -> (batch * num_heads, n, num_hiddens / num_heads)."""
+        batch, n, _ = X.shape
+        X = X.reshape(batch, n, self.num_heads, -1).transpose(0, 2, 1, 3)
+        return X.reshape(batch * self.num_heads, n, -1)
+
+    def merge_heads(self, X):
+        """(batch * num_heads, n, head width) -> (batch, n, num_hiddens); undoes split_heads."""
+        _, n, width = X.shape
+        X = X.reshape(-1, self.num_heads, n, width).transpose(0, 2, 1, 3)
+        return X.reshape(X.shape[0], n, -1)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        if valid_lens is not None:  # every example has num_heads rows now
+            valid_lens = valid_lens.repeat(self.num_heads, axis=0)
+        heads = self.attention(self.split_heads(self.W_q(queries)),
+                               self.split_heads(self.W_k(keys)),
+                               self.split_heads(self.W_v(values)), valid_lens)
+        return self.W_o(self.merge_heads(heads))
+
+    @property
+    def attention_weights(self):
+        """The weights of the last call, shaped (batch, num_heads, num_queries, num_keys)."""
+        weights = self.attention.attention_weights
+        return weights.reshape(-1, self.num_heads, *weights.shape[1:])
 
 
 # Defined in chapter_appendix/data-hub.md
