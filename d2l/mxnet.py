@@ -1809,6 +1809,51 @@ class GRU(RNN):
         self.rnn.initialize(init.Xavier())
 
 
+# Defined in chapter_recurrent-modern/deep-rnn.md
+class StackedRNNScratch(Module):
+    """`num_layers` recurrent layers on top of each other, each reading the outputs of the one below.
+
+    Called as rnn(inputs, state=None) -> (outputs, states): the outputs of the top layer and the
+    list of the layers' states. Each layer is made as layer_class(num_inputs, num_hiddens, sigma),
+    e.g., with RNNScratch, GRUScratch or LSTMScratch."""
+    def __init__(self, num_inputs, num_hiddens, num_layers, layer_class=RNNScratch,
+                 sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        for i in range(num_layers):
+            inputs = num_inputs if i == 0 else num_hiddens
+            setattr(self, f'layer{i}', layer_class(inputs, num_hiddens, sigma=sigma))
+
+    def layers(self):
+        """The recurrent layers, from the bottom to the top."""
+        return [getattr(self, f'layer{i}') for i in range(self.num_layers)]
+
+    def forward(self, inputs, state=None):
+        """Run the layers one after the other over the whole sequence."""
+        states = [None] * self.num_layers if state is None else list(state)
+        outputs = inputs
+        for i, layer in enumerate(self.layers()):
+            outputs, states[i] = layer(outputs, states[i])
+        return outputs, states
+
+    def scratch_params(self):
+        """The arrays of all layers, named 'layer<i>.<name>'."""
+        return {f'layer{i}.{name}': value for i, layer in enumerate(self.layers())
+                for name, value in layer.scratch_params().items()}
+
+    def to_devices(self, devices):
+        """Move the arrays of every layer."""
+        for layer in self.layers():
+            layer.to_devices(devices)
+
+    def load_state_dict(self, state):
+        """Give every layer its entries of a `state_dict`."""
+        for i, layer in enumerate(self.layers()):
+            prefix = f'scratch:layer{i}.'
+            layer.load_state_dict({'scratch:' + key[len(prefix):]: value
+                                   for key, value in state.items() if key.startswith(prefix)})
+
+
 # Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
 class EnglishFrench:
     """A tiny fragment of English and French: random sentences and their translations."""
@@ -2337,6 +2382,68 @@ class AdditiveAttention(nn.Block):
         scores = self.w_v(features).squeeze(-1)        # (batch, n, m)
         self.attention_weights = masked_softmax(scores, valid_lens)
         return npx.batch_dot(self.dropout(self.attention_weights), values)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
+class AttentionDecoder(Decoder):
+    """Interface of decoders with attention: `attention_weights` holds the weights of the
+    last call of forward."""
+    @property
+    def attention_weights(self):
+        raise NotImplementedError('an attention decoder must define attention_weights')
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
+class Seq2SeqAttentionDecoder(AttentionDecoder):
+    """GRU decoder that attends to the encoder's hidden states at every step (Bahdanau et al.).
+
+    The state is (enc_outputs (batch, T, num_hiddens), projected keys, hidden state
+    (num_layers, batch, num_hiddens), enc_valid_lens)."""
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+        super().__init__()
+        self.attention = AdditiveAttention(num_hiddens, dropout)
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+        self.dense = nn.Dense(vocab_size, flatten=False)
+        self.initialize(init.Xavier())
+
+    def init_state(self, enc_all_outputs, enc_valid_lens):
+        """Values, projected keys, initial hidden state and valid lengths of the source."""
+        outputs, hidden = enc_all_outputs
+        outputs = outputs.swapaxes(0, 1)  # (batch, T, num_hiddens)
+        return outputs, self.attention.W_k(outputs), hidden, enc_valid_lens
+
+    def forward(self, X, state):
+        """Logits (batch, num_steps, vocab_size) for inputs X (batch, num_steps), new state."""
+        enc_outputs, keys, hidden, enc_valid_lens = state
+        outputs, self._weights = [], []
+        for x in self.embedding(X.T):  # one step at a time: x is (batch, embed_size)
+            query = np.expand_dims(hidden[-1], 1)  # top layer, (batch, 1, num_hiddens)
+            context = self.attention.attend(query, keys, enc_outputs, enc_valid_lens)
+            step_input = np.concatenate([context[:, 0], x], axis=-1)
+            out, [hidden] = self.rnn(np.expand_dims(step_input, 0), [hidden])
+            outputs.append(out)
+            self._weights.append(self.attention.attention_weights)
+        logits = self.dense(np.concatenate(outputs, axis=0)).swapaxes(0, 1)
+        return logits, (enc_outputs, keys, hidden, enc_valid_lens)
+
+    @property
+    def attention_weights(self):
+        """Weights of the last call: (batch, its number of steps, source positions)."""
+        return np.concatenate(self._weights, axis=1)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
+def translate_validation(model, data):
+    """Greedy translations of the validation pairs of `data` (an MTData) by `model`.
+
+    Returns the lists (translations, references, BLEU scores), one entry per pair."""
+    val = [array[data.num_train:] for array in data.arrays]
+    preds, _ = model.predict_step(val, try_gpu(), data.num_steps)
+    translations = [data.decode(row) for row in preds]
+    references = [data.decode(row) for row in val[3]]
+    scores = [bleu(t, r, 4) for t, r in zip(translations, references)]
+    return translations, references, scores
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/multihead-attention.md
