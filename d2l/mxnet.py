@@ -1473,16 +1473,18 @@ class BatchNorm(nn.Block):
     def forward(self, X):
         if autograd.is_training():
             mean, var = batch_stats(X)
-            with autograd.pause():
+            with autograd.pause():  # update the copies on X's device in place
                 rho = self.momentum
                 for param, value in ((self.running_mean, mean), (self.running_var, var)):
-                    param.set_data(rho * param.data(X.ctx) + (1 - rho) * value)
+                    running = param.data(X.ctx)
+                    running[:] = rho * running + (1 - rho) * value
         else:
             mean, var = self.running_mean.data(X.ctx), self.running_var.data(X.ctx)
+        # gamma * (X - mean) / sqrt(var + eps) + beta, as X * scale + shift
+        scale = self.gamma.data(X.ctx) / np.sqrt(var + self.eps)
+        shift = self.beta.data(X.ctx) - mean * scale
         shape = (1, -1) + (1,) * (X.ndim - 2)
-        X_hat = (X - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + self.eps)
-        return (self.gamma.data(X.ctx).reshape(shape) * X_hat
-                + self.beta.data(X.ctx).reshape(shape))
+        return X * scale.reshape(shape) + shift.reshape(shape)
 
 
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
@@ -1852,6 +1854,50 @@ class StackedRNNScratch(Module):
             prefix = f'scratch:layer{i}.'
             layer.load_state_dict({'scratch:' + key[len(prefix):]: value
                                    for key, value in state.items() if key.startswith(prefix)})
+
+
+# Defined in chapter_recurrent-modern/bi-rnn.md
+class BiRNNScratch(Module):
+    """A bidirectional layer: one recurrent layer reads the sequence forward, another backward.
+
+    rnn(inputs, state=None) -> (outputs, (forward_state, backward_state)), where the outputs have
+    2 * num_hiddens features per step: the forward and the backward hidden state of that step.
+    Each direction is made as layer_class(num_inputs, num_hiddens, sigma)."""
+    def __init__(self, num_inputs, num_hiddens, layer_class=RNNScratch, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.forward_layer = layer_class(num_inputs, num_hiddens, sigma=sigma)
+        self.backward_layer = layer_class(num_inputs, num_hiddens, sigma=sigma)
+
+    def forward(self, inputs, state=None):
+        """Run both layers; concatenate their hidden states step by step."""
+        forward_state, backward_state = (None, None) if state is None else state
+        forward_outputs, forward_state = self.forward_layer(inputs, forward_state)
+        backward_outputs, backward_state = self.backward_layer(np.flip(inputs, axis=0),
+                                                               backward_state)
+        outputs = np.concatenate([forward_outputs, np.flip(backward_outputs, axis=0)], axis=-1)
+        return outputs, (forward_state, backward_state)
+
+    def directions(self):
+        """The two layers by name."""
+        return {'forward_layer': self.forward_layer, 'backward_layer': self.backward_layer}
+
+    def scratch_params(self):
+        """The arrays of both layers, named '<layer>.<name>'."""
+        return {f'{prefix}.{name}': value for prefix, layer in self.directions().items()
+                for name, value in layer.scratch_params().items()}
+
+    def to_devices(self, devices):
+        """Move the arrays of both layers."""
+        for layer in self.directions().values():
+            layer.to_devices(devices)
+
+    def load_state_dict(self, state):
+        """Give both layers their entries of a `state_dict`."""
+        for prefix, layer in self.directions().items():
+            start = f'scratch:{prefix}.'
+            layer.load_state_dict({'scratch:' + key[len(start):]: value
+                                   for key, value in state.items() if key.startswith(start)})
 
 
 # Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
