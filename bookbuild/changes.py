@@ -182,7 +182,9 @@ def structure_change(tr, new, old=None, labels=True):
     for label in sorted(set(labels_tr) - set(labels_new)):
         return f'label "{label}" was removed in English'
     if old is not None:
-        _, counterpart = diff(old, new)
+        found, counterpart = diff(old, new)
+        if any(c.kind == 'code' and c.status != 'changed' for c in found):
+            return 'code cells were moved in the English section'
         for label, i in sorted(_labels(old).items()):
             if label in labels_new and counterpart.get(i) != labels_new[label]:
                 return f'label "{label}" was moved in English'

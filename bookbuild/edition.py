@@ -14,6 +14,7 @@ from .markdown import Cell, read_cells, split_cells
 from .notebooks import resource_hint, to_notebook
 
 CODE_HINT = 'translations keep the English code; only comments may change'
+STRICT = 'strict translations: --strict-translations or [build] strict_translations'
 
 
 @dataclass
@@ -57,8 +58,7 @@ def _translated(config, lang, name, lock, problems, strict):
     hints = resource_hint(en_cells)      # resources belong to the code, which is English
     if not path.is_file():
         if strict:
-            problems.add(path, 1, f'no translation of {en_path} (strict translations)',
-                         'translate it, or build without --strict-translations')
+            problems.add(path, 1, f'no translation of {en_path} ({STRICT})', 'translate it')
         return Section(name, en_path, en_cells, _page(new, notices.missing(lang)), en_path,
                        fallback=True, hints=hints)
     cells = read_cells(path)
@@ -74,8 +74,7 @@ def _translated(config, lang, name, lock, problems, strict):
         lines = [tr[comparison.where[c.at]].line for c in comparison.changes
                  if comparison.where.get(c.at, len(tr)) < len(tr)]
         problems.add(path, min(lines, default=1),
-                     f'stale translation: {en_path} changed since the translation was recorded '
-                     '(strict translations)',
+                     f'stale translation: {en_path} changed since the translation was recorded ({STRICT})',
                      f'"python3 build.py check --lang {lang}" shows what to carry over; then record it '
                      f'with "python3 build.py translated --lang {lang} {path}"')
     if not comparison.shows_translation:
