@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from .markdown import ANY_FENCE
 from .notebooks import code_signature
 from .references import LABEL
+from .toc import TOC_START
 
 KIND_NAMES = {'prose': 'paragraph', 'code': 'code cell', 'toc': 'toc block'}
 LABEL_ONLY = re.compile(r'^\s*:(label|eqlabel):`[^`]+`\s*$')
@@ -75,7 +76,7 @@ def _prose_units(text, first_line):
             continue
         fence = ANY_FENCE.match(line)
         if fence:
-            is_toc = line.strip() == '```toc'
+            is_toc = bool(TOC_START.match(line))
             if is_toc:
                 flush()
             if not block:
