@@ -34,53 +34,64 @@ d2l = sys.modules[__name__]
 
 # Defined in chapter_installation/index.md
 def num_gpus():
-    """Return the number of GPUs that MXNet can use."""
+    """Return the number of GPUs that MXNet can use (0 without any)."""
     return npx.num_gpus()
 
 
 # Defined in chapter_installation/index.md
-def try_gpu(i=0):
-    """Return gpu(i) if that GPU exists, and cpu(0) otherwise."""
-    if npx.num_gpus() >= i + 1:
-        return npx.gpu(i)
-    return npx.cpu()
+def try_all_gpus():
+    """Return the list of all GPUs, or [cpu()] on a machine without any."""
+    return [npx.gpu(i) for i in range(num_gpus())] or [npx.cpu()]
 
 
 # Defined in chapter_installation/index.md
-def try_all_gpus():
-    """Return a list of all available GPUs, or [cpu(0)] if there are none."""
-    devices = [npx.gpu(i) for i in range(npx.num_gpus())]
-    return devices if devices else [npx.cpu()]
+def try_gpu(i=0):
+    """Return gpu(i) if that GPU exists, otherwise cpu()."""
+    return npx.gpu(i) if 0 <= i < num_gpus() else npx.cpu()
 
 
 # Defined in chapter_preliminaries/ndarray.md
 class Timer:
-    """A stopwatch that records the duration of several runs."""
+    """A stopwatch that keeps the duration of every run in `self.times`."""
     def __init__(self):
-        """Create the timer and start measuring right away."""
+        """Create the timer with an empty record and start measuring."""
         self.times = []
         self.start()
 
     def start(self):
-        """Start (or restart) the stopwatch."""
-        self.tik = time.perf_counter()
+        """Begin a new measurement."""
+        self._begin = time.perf_counter()
 
     def stop(self):
-        """Stop the stopwatch, record the elapsed time and return it in seconds."""
-        self.times.append(time.perf_counter() - self.tik)
-        return self.times[-1]
-
-    def avg(self):
-        """Return the average of the recorded times."""
-        return sum(self.times) / len(self.times)
+        """End the measurement, record its duration and return it in seconds."""
+        elapsed = time.perf_counter() - self._begin
+        self.times.append(elapsed)
+        return elapsed
 
     def sum(self):
-        """Return the total of the recorded times."""
+        """Return the total of all recorded durations."""
         return sum(self.times)
 
+    def avg(self):
+        """Return the mean of the recorded durations."""
+        return self.sum() / len(self.times)
+
     def cumsum(self):
-        """Return the running totals of the recorded times as a list."""
-        return onp.array(self.times).cumsum().tolist()
+        """Return the running totals of the recorded durations as a list."""
+        totals, running = [], 0.0
+        for t in self.times:
+            running += t
+            totals.append(running)
+        return totals
+
+    def __enter__(self):
+        """Start measuring at the beginning of a `with` block."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        """Stop and record at the end of the `with` block."""
+        self.stop()
 
 
 # Defined in chapter_preliminaries/calculus.md
@@ -172,309 +183,463 @@ class HyperParameters:
 
 # Defined in chapter_linear-regression/oo-design.md
 class ProgressBoard(HyperParameters):
-    """A figure with named curves that is redrawn as new points arrive."""
-    def __init__(self, xlabel=None, ylabel=None, xlim=None, ylim=None,
-                 xscale='linear', yscale='linear', figsize=(3.5, 2.5),
-                 display=True):
+    """Curves that grow point by point; drawn at most once every `every_seconds`."""
+    def __init__(self, xlabel='epoch', ylabel=None, yscale='linear',
+                 figsize=(3.5, 2.5), every_seconds=3.0):
         self.save_hyperparameters()
-        self.pending = collections.defaultdict(list)  # raw points not yet averaged
-        self.points = collections.defaultdict(list)   # averaged points, per curve
-        self.fig = None
+        self.curves = {}      # name -> ([x values], [y values])
+        self.fig = self.handle = None
+        self.drawn_at = time.perf_counter()  # the first picture comes after a pause
 
-    def draw(self, x, y, label, every_n=1):
-        """Add the point (x, y) to curve `label`; plot averages of `every_n` points."""
-        pending = self.pending[label]
-        pending.append((float(x), float(y)))
-        if len(pending) < every_n:
-            return
-        xs, ys = zip(*pending)
-        self.points[label].append((sum(xs) / len(xs), sum(ys) / len(ys)))
-        pending.clear()
-        if self.display:
-            self.redraw()
+    def add(self, name, x, y):
+        """Record the point (x, y) of curve `name`; redraw if a redraw is due."""
+        xs, ys = self.curves.setdefault(name, ([], []))
+        xs.append(float(x))
+        ys.append(float(y))
+        if time.perf_counter() - self.drawn_at >= self.every_seconds:
+            self.show()
 
 
 # Defined in chapter_linear-regression/oo-design.md
 @add_to_class(ProgressBoard)
-def redraw(self):
-    """Draw all curves from scratch and replace the previously shown figure."""
+def show(self):
+    """Draw every curve now, replacing this board's previous picture."""
     if self.fig is None:
         use_svg_display()
-        self.fig, self.axes = plt.subplots(figsize=self.figsize)
-    ax = self.axes
-    ax.cla()
+        self.fig, self.ax = plt.subplots(figsize=self.figsize)
+        plt.close(self.fig)
+        self.lines = {}
     styles = ['-', '--', '-.', ':']
-    for i, (label, points) in enumerate(self.points.items()):
-        xs, ys = zip(*points)
-        ax.plot(xs, ys, linestyle=styles[i % len(styles)], color=f'C{i}',
-                label=label)
-    ax.set_xlabel(self.xlabel or 'x')
-    if self.ylabel:
-        ax.set_ylabel(self.ylabel)
-    ax.set_xscale(self.xscale)
-    ax.set_yscale(self.yscale)
-    if self.xlim:
-        ax.set_xlim(self.xlim)
-    if self.ylim:
-        ax.set_ylim(self.ylim)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    display.display(self.fig)
-    display.clear_output(wait=True)
+    for name, (xs, ys) in self.curves.items():
+        if name not in self.lines:
+            style = styles[len(self.lines) % len(styles)]
+            self.lines[name], = self.ax.plot([], [], style, label=name)
+        self.lines[name].set_data(xs, ys)
+    self.ax.relim()
+    self.ax.autoscale_view()
+    self.ax.set_xlabel(self.xlabel)
+    self.ax.set_ylabel(self.ylabel or '')
+    self.ax.set_yscale(self.yscale)
+    self.ax.grid(alpha=0.3)
+    self.ax.legend()
+    if self.handle is None:
+        self.handle = display.display(self.fig, display_id=True)
+    else:
+        self.handle.update(self.fig)
+    self.drawn_at = time.perf_counter()
 
 
 # Defined in chapter_linear-regression/oo-design.md
 class Module(nn.Block, HyperParameters):
-    """Base class of the models in this book."""
-    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+    """A model together with its loss, its metrics and its optimizer."""
+    def __init__(self):
         super().__init__()
-        self.save_hyperparameters()
-        self.board = ProgressBoard()
 
-    def loss(self, y_hat, y):
-        """Return the loss averaged over a minibatch."""
+    def forward(self, *X):
+        """Apply `self.net`; models without a `net` attribute override this."""
+        return self.net(*X)
+
+    def loss(self, Y_hat, Y):
+        """The loss averaged over the minibatch, as a scalar array."""
         raise NotImplementedError
 
-    def forward(self, X):
-        """Compute predictions; by default apply the layers stored in `self.net`."""
-        assert hasattr(self, 'net'), 'define self.net or override forward'
-        return self.net(X)
-
-    def plot(self, key, value, train):
-        """Send a scalar metric, e.g., the loss, to the progress board."""
-        assert hasattr(self, 'trainer'), 'the module is not attached to a trainer'
-        self.board.xlabel = 'epoch'
-        if train:
-            x = self.trainer.train_batch_idx / self.trainer.num_train_batches
-            n = self.trainer.num_train_batches / self.plot_train_per_epoch
-        else:
-            x = self.trainer.epoch + 1
-            n = self.trainer.num_val_batches / self.plot_valid_per_epoch
-        value = float(value.item()) if hasattr(value, 'item') else float(value)
-        self.board.draw(x, value, ('train_' if train else 'val_') + key,
-                        every_n=max(1, int(n)))
+    def metrics(self, Y_hat, Y):
+        """The quantities to report for one minibatch, by name."""
+        return {'loss': self.loss(Y_hat, Y)}
 
     def training_step(self, batch):
-        """Return the loss of one training minibatch and plot it."""
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=True)
-        return l
+        """The mean loss of one minibatch, to be differentiated."""
+        return self.loss(self(*batch[:-1]), batch[-1])
 
     def validation_step(self, batch):
-        """Evaluate the loss on one validation minibatch and plot it."""
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=False)
+        """The metrics of one minibatch."""
+        return self.metrics(self(*batch[:-1]), batch[-1])
 
     def configure_optimizers(self):
-        """Return the optimizer that updates this model's parameters."""
-        raise NotImplementedError
+        """Minibatch SGD over all Gluon parameters, with learning rate `self.lr`."""
+        return gluon.Trainer(self.collect_params(), 'sgd',
+                             {'learning_rate': self.lr})
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def scratch_params(self):
+    """The arrays stored as attributes that carry a gradient, by attribute name."""
+    return {name: value for name, value in vars(self).items()
+            if isinstance(value, np.ndarray) and value.grad is not None}
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def to_devices(self, devices):
+    """Put Gluon parameters on all `devices` and scratch arrays on the first."""
+    scratch = self.scratch_params()
+    if scratch and len(devices) > 1:
+        raise ValueError('models with scratch parameters train on one device; '
+                         f'got {len(devices)} devices')
+    for name, value in scratch.items():
+        if value.ctx != devices[0]:
+            moved = value.as_in_ctx(devices[0])
+            moved.attach_grad()
+            setattr(self, name, moved)
+    params = self.collect_params()
+    if params:
+        params.reset_ctx(devices)
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def state_dict(self):
+    """Copies of all parameter values, keyed 'gluon:<place>' or 'scratch:<name>'."""
+    state = {f'scratch:{name}': value.copy()
+             for name, value in self.scratch_params().items()}
+    for place, param in self._collect_params_with_prefix().items():
+        state[f'gluon:{place}'] = param.list_data()[0].copy()
+    return state
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def load_state_dict(self, state):
+    """Overwrite the parameters with the values of `state_dict`'s format."""
+    params = self._collect_params_with_prefix()
+    for key, value in state.items():
+        kind, name = key.split(':', 1)
+        if kind == 'gluon':
+            params[name].set_data(value)  # copied to every device
+        else:
+            target = getattr(self, name)
+            target[:] = value.as_in_ctx(target.ctx)
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def save(self, path):
+    """Write all parameters to the file `path`."""
+    npx.save(path, self.state_dict())
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def load(self, path):
+    """Read parameters written by `save` into this model."""
+    self.load_state_dict(npx.load(path))
 
 
 # Defined in chapter_linear-regression/oo-design.md
 class DataModule(HyperParameters):
     """Base class of data sets that serve minibatches."""
-    def __init__(self, root='../data'):
-        self.save_hyperparameters()
-
     def get_dataloader(self, train):
-        """Return an iterable over minibatches of the training or validation set."""
+        """An iterable over the minibatches of the training or the validation set."""
         raise NotImplementedError
 
     def train_dataloader(self):
-        """Return the minibatch iterator of the training set."""
+        """The minibatches of the training set."""
         return self.get_dataloader(train=True)
 
     def val_dataloader(self):
-        """Return the minibatch iterator of the validation set."""
+        """The minibatches of the validation set, or None."""
         return self.get_dataloader(train=False)
 
 
 # Defined in chapter_linear-regression/oo-design.md
+def split_batch(batch, devices):
+    """Cut a minibatch into one contiguous slice per device, moved to that device."""
+    n, k = len(batch[-1]), len(devices)
+    bounds = [round(j * n / k) for j in range(k + 1)]
+    return [[array[lo:hi].as_in_ctx(device) for array in batch]
+            for device, lo, hi in zip(devices, bounds[:-1], bounds[1:])
+            if hi > lo]
+
+
+# Defined in chapter_linear-regression/oo-design.md
 class Trainer(HyperParameters):
-    """Fit a `Module` to the minibatches of a `DataModule`."""
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+    """Fit a `Module` to a `DataModule`, on one device or data-parallel on several."""
+    def __init__(self, max_epochs, devices=None, gradient_clip_val=0,
+                 callbacks=(), board=True, train_points_per_epoch=2):
         self.save_hyperparameters()
-        self.ctx = try_gpu() if num_gpus > 0 else npx.cpu()
+        self.devices = list(devices) if devices else [try_gpu()]
+        self.rows = []  # the metrics of each finished epoch
 
-    def prepare_data(self, data):
-        """Fetch the data loaders and count their minibatches."""
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = (len(self.val_dataloader)
-                                if self.val_dataloader is not None else 0)
+    @property
+    def history(self):
+        """The metrics of every finished epoch as a DataFrame."""
+        return pd.DataFrame(self.rows)
 
-    def prepare_model(self, model):
-        """Attach the model to this trainer."""
-        model.trainer = self
-        model.board.xlim = [0, self.max_epochs]
-        self.model = model
-
-    def fit(self, model, data):
-        """Train `model` on `data` for `max_epochs` epochs."""
-        self.prepare_data(data)
-        self.prepare_model(model)
+    def fit(self, model, data, resume=None):
+        """Train `model` on `data`; return the history of per-epoch metrics."""
+        self.model, self.data = model, data
+        model.to_devices(self.devices)
         self.optim = model.configure_optimizers()
-        self.epoch, self.train_batch_idx, self.val_batch_idx = 0, 0, 0
-        for self.epoch in range(self.max_epochs):
-            self.fit_epoch()
+        self.rows = []
+        if resume is not None and os.path.exists(resume):
+            self.load_checkpoint(resume)  # restores rows, model and optimizer
+        self.progress = (self.board if isinstance(self.board, ProgressBoard)
+                         else ProgressBoard() if self.board else None)
+        self.stop_training = False
+        self.notify('on_fit_start')
+        for self.epoch in range(len(self.rows), self.max_epochs):
+            tic = time.perf_counter()
+            row = {'epoch': self.epoch + 1, 'train_loss': self.train_epoch()}
+            val_data = data.val_dataloader()
+            if val_data is not None:
+                for name, value in self.evaluate(model, val_data).items():
+                    row['val_' + name] = value
+            row['seconds'] = time.perf_counter() - tic
+            self.rows.append(row)
+            self.plot_epoch(row)
+            self.notify('on_epoch_end', row)
+            if self.stop_training:
+                break
+        if self.progress is not None:
+            self.progress.show()
+        self.notify('on_fit_end')
+        return self.history
 
 
 # Defined in chapter_linear-regression/oo-design.md
 @add_to_class(Trainer)
-def prepare_batch(self, batch):
-    """Move all arrays of a minibatch to the training device."""
-    return [a.as_in_ctx(self.ctx) for a in batch]
+def train_epoch(self):
+    """One pass over the training data; return the mean training loss."""
+    loader = self.data.train_dataloader()
+    num_batches = len(loader)
+    plot_every = max(1, num_batches // self.train_points_per_epoch)
+    losses = []
+    for i, batch in enumerate(loader):
+        losses.append(self.train_step(batch))
+        if self.progress is not None and (i + 1) % plot_every == 0:
+            recent = losses[-plot_every:]
+            self.progress.add('train_loss', self.epoch + (i + 1) / num_batches,
+                              sum(recent) / len(recent))
+    return sum(losses) / len(losses)
 
 
 # Defined in chapter_linear-regression/oo-design.md
 @add_to_class(Trainer)
-def fit_epoch(self):
-    """Run one epoch of training followed by one pass over the validation set."""
-    for batch in self.train_dataloader:
-        with autograd.record():
-            loss = self.model.training_step(self.prepare_batch(batch))
+def plot_epoch(self, row):
+    """Send the validation metrics of a finished epoch to the board."""
+    if self.progress is not None:
+        for name, value in row.items():
+            if name.startswith('val_'):
+                self.progress.add(name, row['epoch'], value)
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Trainer)
+def train_step(self, batch):
+    """Update the parameters on one minibatch; return its mean loss."""
+    n = len(batch[-1])
+    slices = split_batch(batch, self.devices)
+    with autograd.record():
+        losses = [self.model.training_step(part) * (len(part[-1]) / n)
+                  for part in slices]
+    for loss in losses:
         loss.backward()
-        if self.gradient_clip_val > 0:
-            self.clip_gradients(self.gradient_clip_val, self.model)
-        self.optim.step(1)  # the loss is a minibatch mean already
-        self.train_batch_idx += 1
-    if self.val_dataloader is None:
-        return
-    for batch in self.val_dataloader:
-        self.model.validation_step(self.prepare_batch(batch))
-        self.val_batch_idx += 1
+    if self.gradient_clip_val > 0:
+        self.clip_gradients(self.gradient_clip_val)
+    self.optim.step(1)
+    return sum(float(loss) for loss in losses)
 
 
 # Defined in chapter_linear-regression/oo-design.md
 @add_to_class(Trainer)
-def clip_gradients(self, max_norm, model):
-    """Rescale all gradients jointly so that their L2 norm is at most `max_norm`."""
-    arrays = getattr(self.optim, 'params', None)
-    if isinstance(arrays, list):
-        grads = [a.grad for a in arrays]
-    else:
-        grads = [p.grad(self.ctx) for p in model.collect_params().values()
-                 if p.grad_req != 'null']
-    norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads))
+def evaluate(self, model, loader):
+    """Average the metrics of `model.validation_step` over every example of `loader`."""
+    totals, count = collections.defaultdict(float), 0
+    for batch in loader:
+        for part in split_batch(batch, self.devices):
+            size = len(part[-1])
+            for name, value in model.validation_step(part).items():
+                totals[name] += float(value) * size
+            count += size
+    return {name: total / count for name, total in totals.items()}
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def gradients(self):
+    """The gradient arrays of all parameters: one list (one per device) each."""
+    grads = [[value.grad] for value in self.scratch_params().values()]
+    grads += [param.list_grad() for param in self.collect_params().values()
+              if param.grad_req != 'null']
+    return grads
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Trainer)
+def clip_gradients(self, max_norm):
+    """Rescale all gradients by one factor so that their total norm is <= max_norm."""
+    grads = self.model.gradients()
+    first = self.devices[0]
+    squares = [sum(g.as_in_ctx(first) for g in copies) ** 2 for copies in grads]
+    norm = math.sqrt(sum(float(s.sum()) for s in squares))
     if norm > max_norm:
-        for g in grads:
-            g[:] *= max_norm / norm
+        for copies in grads:
+            for g in copies:
+                g *= max_norm / norm
+    return norm
+
+
+# Defined in chapter_linear-regression/oo-design.md
+class Callback:
+    """Hooks that `Trainer.fit` calls; subclasses override the ones they need."""
+    def on_fit_start(self, trainer):
+        pass
+
+    def on_epoch_end(self, trainer, row):
+        pass
+
+    def on_fit_end(self, trainer):
+        pass
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Trainer)
+def notify(self, hook, *args):
+    """Call the method `hook` of every callback."""
+    for callback in self.callbacks:
+        getattr(callback, hook)(self, *args)
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Trainer)
+def save_checkpoint(self, directory):
+    """Write the model, the optimizer state and the history into `directory`."""
+    os.makedirs(directory, exist_ok=True)
+    self.model.save(os.path.join(directory, 'model.params'))
+    if isinstance(self.optim, gluon.Trainer):
+        self.optim.save_states(os.path.join(directory, 'optimizer.states'))
+    self.history.to_csv(os.path.join(directory, 'history.csv'), index=False)
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Trainer)
+def load_checkpoint(self, directory):
+    """Restore what `save_checkpoint` wrote into `directory`."""
+    self.model.load(os.path.join(directory, 'model.params'))
+    states = os.path.join(directory, 'optimizer.states')
+    if isinstance(self.optim, gluon.Trainer) and os.path.exists(states):
+        self.optim.load_states(states)
+    history = pd.read_csv(os.path.join(directory, 'history.csv'))
+    self.rows = history.to_dict('records')
+
+
+# Defined in chapter_linear-regression/oo-design.md
+class Checkpoint(Callback):
+    """Save a checkpoint into `directory` every `every` epochs."""
+    def __init__(self, directory, every=1):
+        self.directory, self.every = directory, every
+
+    def on_epoch_end(self, trainer, row):
+        if row['epoch'] % self.every == 0:
+            trainer.save_checkpoint(self.directory)
 
 
 # Defined in chapter_linear-regression/synthetic-regression-data.md
 class SyntheticRegressionData(DataModule):
-    """Examples from a linear model with Gaussian noise, split into training and validation."""
+    """Standard normal features, labels from a linear model plus Gaussian noise."""
     def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000,
                  batch_size=32):
-        super().__init__()
         self.save_hyperparameters()
-        n = num_train + num_val
-        self.X = np.random.normal(0, 1, (n, len(w)))
-        noise_term = np.random.normal(0, noise, (n, 1))
-        self.y = np.dot(self.X, w.reshape(-1, 1)) + b + noise_term
+        w = w.reshape(-1, 1)  # a column, so that X @ w is a column too
+        self.X = np.random.normal(size=(num_train + num_val, w.shape[0]))
+        epsilon = noise * np.random.normal(size=(self.X.shape[0], 1))
+        self.y = self.X @ w + b + epsilon
 
 
 # Defined in chapter_linear-regression/synthetic-regression-data.md
 @add_to_class(DataModule)
-def get_tensorloader(self, tensors, train, indices=slice(0, None)):
-    """Return a Gluon DataLoader over the rows `indices` of the arrays in `tensors`."""
-    tensors = tuple(a[indices] for a in tensors)
-    dataset = gluon.data.ArrayDataset(*tensors)
-    return gluon.data.DataLoader(dataset, self.batch_size, shuffle=train)
+def get_tensorloader(self, arrays, train, indices=slice(0, None)):
+    """Minibatches of the rows `indices` of `arrays`, reshuffled every epoch when training."""
+    dataset = gluon.data.ArrayDataset(*[a[indices] for a in arrays])
+    order = gluon.data.RandomSampler if train else gluon.data.SequentialSampler
+    batches = gluon.data.BatchSampler(order(len(dataset)), self.batch_size, 'keep')
+    return gluon.data.DataLoader(dataset, batch_sampler=batches)
 
 
 # Defined in chapter_linear-regression/synthetic-regression-data.md
 @add_to_class(SyntheticRegressionData)
 def get_dataloader(self, train):
-    """Return a Gluon DataLoader over the training or validation rows."""
-    rows = slice(0, self.num_train) if train else slice(self.num_train, None)
-    return self.get_tensorloader((self.X, self.y), train, rows)
+    """The first `num_train` rows are for training, the others for validation."""
+    part = slice(None, self.num_train) if train else slice(self.num_train, None)
+    return self.get_tensorloader([self.X, self.y], train, part)
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
 class LinearRegressionScratch(Module):
-    """Linear regression implemented with arrays and autograd only."""
+    """Linear regression y_hat = X w + b with parameters made by hand."""
     def __init__(self, num_inputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.w = np.random.normal(0, sigma, (num_inputs, 1))
-        self.b = np.zeros(1)
-        self.w.attach_grad()
-        self.b.attach_grad()
+        self.w = sigma * np.random.normal(size=(num_inputs, 1))
+        self.b = np.zeros((1,))
+        for param in (self.w, self.b):
+            param.attach_grad()
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
 @add_to_class(LinearRegressionScratch)
 def forward(self, X):
-    """Return the predictions X w + b as a column."""
-    return np.dot(X, self.w) + self.b
+    """The predictions X w + b, one row per example."""
+    return X @ self.w + self.b
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
 @add_to_class(LinearRegressionScratch)
 def loss(self, y_hat, y):
-    """Return the squared error (y_hat - y)^2 / 2 averaged over the minibatch."""
-    l = (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
-    return l.mean()
+    """Half the squared error, averaged over the minibatch."""
+    error = y_hat - y.reshape(y_hat.shape)
+    return 0.5 * (error * error).mean()
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
-class SGD(HyperParameters):
-    """Minibatch stochastic gradient descent on a list of arrays."""
+class SGD:
+    """Minibatch SGD for arrays with attached gradients (Gluon's `step` signature)."""
     def __init__(self, params, lr):
-        self.save_hyperparameters()
+        self.params, self.lr = list(params), lr
 
-    def step(self, batch_size):
-        """Update each parameter by -lr * gradient / batch_size."""
+    def step(self, batch_size=1):
+        """Move every parameter against its gradient, divided by `batch_size`."""
+        scale = self.lr / batch_size
         for param in self.params:
-            param[:] -= self.lr * param.grad / batch_size
+            param -= scale * param.grad
 
 
 # Defined in chapter_linear-regression/linear-regression-scratch.md
-@add_to_class(LinearRegressionScratch)
+@add_to_class(Module)
 def configure_optimizers(self):
-    """Return minibatch SGD over the weights and the bias."""
-    return SGD([self.w, self.b], self.lr)
+    """Minibatch SGD with learning rate `self.lr`, for scratch or Gluon parameters."""
+    scratch = self.scratch_params()
+    if scratch:
+        return SGD(scratch.values(), self.lr)
+    return gluon.Trainer(self.collect_params(), 'sgd',
+                         {'learning_rate': self.lr})
 
 
 # Defined in chapter_linear-regression/linear-regression-concise.md
 class LinearRegression(Module):
-    """Linear regression built from a Gluon Dense layer."""
-    def __init__(self, lr):
+    """Linear regression as one Gluon `Dense` layer with a single output."""
+    def __init__(self, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.net = nn.Dense(1)
-        self.net.initialize(init.Normal(sigma=0.01))
-
-
-# Defined in chapter_linear-regression/linear-regression-concise.md
-@add_to_class(LinearRegression)
-def forward(self, X):
-    """Apply the dense layer to a minibatch of features."""
-    return self.net(X)
+        self.net = nn.Dense(1, weight_initializer=init.Normal(sigma))
+        self.net.initialize()
+        self.squared_error = gluon.loss.L2Loss()
 
 
 # Defined in chapter_linear-regression/linear-regression-concise.md
 @add_to_class(LinearRegression)
 def loss(self, y_hat, y):
-    """Return the L2 loss averaged over the minibatch."""
-    fn = gluon.loss.L2Loss()
-    return fn(y_hat, y).mean()
-
-
-# Defined in chapter_linear-regression/linear-regression-concise.md
-@add_to_class(LinearRegression)
-def configure_optimizers(self):
-    """Return a Gluon trainer running minibatch SGD with learning rate lr."""
-    return gluon.Trainer(self.collect_params(), 'sgd', {'learning_rate': self.lr})
+    """Half the squared error per example (Gluon's L2 loss), averaged."""
+    return self.squared_error(y_hat, y).mean()
 
 
 # Defined in chapter_linear-regression/linear-regression-concise.md
 @add_to_class(LinearRegression)
 def get_w_b(self):
-    """Return the weight and the bias of the dense layer."""
-    return self.net.weight.data(), self.net.bias.data()
+    """The learned weight (one row per output, as Gluon stores it) and bias."""
+    layer = self.net
+    return layer.weight.data(), layer.bias.data()
 
 
 # Defined in chapter_linear-classification/image-classification-dataset.md
@@ -508,104 +673,87 @@ def get_dataloader(self, train):
 # Defined in chapter_linear-classification/image-classification-dataset.md
 @add_to_class(Digits)
 def text_labels(self, indices):
-    """Return the English names of the digit labels in `indices`."""
-    names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven',
-             'eight', 'nine']
-    return [names[int(i)] for i in indices]
+    """The English word for each digit label in `indices`."""
+    words = 'zero one two three four five six seven eight nine'.split()
+    return [words[int(i)] for i in indices]
 
 
 # Defined in chapter_linear-classification/image-classification-dataset.md
 def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
-    """Plot a grid of grayscale images and return the list of axes."""
+    """Show grayscale images in a grid, row by row; return one axes per image."""
     use_svg_display()
-    figsize = (num_cols * scale, num_rows * scale)
-    _, axes = plt.subplots(num_rows, num_cols, figsize=figsize,
-                               squeeze=False)
-    axes = axes.flatten()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
-        img = img.asnumpy() if hasattr(img, 'asnumpy') else onp.asarray(img)
-        ax.imshow(img, cmap='gray_r')
-        ax.axes.get_xaxis().set_visible(False)
-        ax.axes.get_yaxis().set_visible(False)
-        if titles:
-            ax.set_title(titles[i], fontsize=10)
-    for ax in axes[len(imgs):]:  # hide unused cells of the grid
-        ax.set_visible(False)
+    fig = plt.figure(figsize=(num_cols * scale, num_rows * scale))
+    axes = []
+    for k, img in enumerate(imgs[:num_rows * num_cols]):
+        ax = fig.add_subplot(num_rows, num_cols, k + 1)
+        pixels = img.asnumpy() if hasattr(img, 'asnumpy') else onp.asarray(img)
+        ax.imshow(pixels, cmap='gray_r')
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=10)
+        axes.append(ax)
     return axes
 
 
 # Defined in chapter_linear-classification/image-classification-dataset.md
 @add_to_class(Digits)
-def visualize(self, batch, nrows=1, ncols=8, labels=[]):
-    """Show the images of a minibatch with their labels as titles."""
-    X, y = batch
-    if not labels:
-        labels = self.text_labels(y)
-    return show_images(X.squeeze(1), nrows, ncols, titles=labels)
+def visualize(self, batch, nrows=1, ncols=8, labels=None):
+    """Show the first images of a minibatch, titled with their labels."""
+    X, y = batch[0], batch[-1]
+    titles = labels if labels else self.text_labels(y[:nrows * ncols])
+    return show_images(X[:, 0], nrows, ncols, titles=titles)
 
 
 # Defined in chapter_linear-classification/classification.md
 class Classifier(Module):
-    """Base class of classification models: validation reports loss and accuracy."""
-    def validation_step(self, batch):
-        """Plot the loss and the accuracy on one validation minibatch."""
-        Y_hat = self(*batch[:-1])
-        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
-        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
+    """Base class of classifiers: besides the loss they report the accuracy."""
+    def metrics(self, Y_hat, Y):
+        """The loss and the accuracy of one minibatch."""
+        return {'loss': self.loss(Y_hat, Y), 'acc': self.accuracy(Y_hat, Y)}
 
 
 # Defined in chapter_linear-classification/classification.md
 @add_to_class(Classifier)
 def accuracy(self, Y_hat, Y, averaged=True):
-    """Return the fraction of correct predictions (or, unaveraged, 1 per hit)."""
-    Y_hat = Y_hat.reshape(-1, Y_hat.shape[-1])
-    preds = Y_hat.argmax(axis=1).astype(Y.dtype)
-    compare = (preds == Y.reshape(-1)).astype('float32')
-    return compare.mean() if averaged else compare
-
-
-# Defined in chapter_linear-classification/classification.md
-@add_to_class(Module)
-def configure_optimizers(self):
-    """Return minibatch SGD (a gluon.Trainer) over all Gluon parameters of the model."""
-    return gluon.Trainer(self.collect_params(), 'sgd', {'learning_rate': self.lr})
+    """Fraction of examples whose top score is the true class (unaveraged: 0 or 1 each)."""
+    predicted = Y_hat.reshape(-1, Y_hat.shape[-1]).argmax(axis=-1)
+    hits = (predicted == Y.reshape(-1).astype(predicted.dtype)).astype('float32')
+    return hits.mean() if averaged else hits
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 def softmax(O):
-    """Row-wise softmax of the logit matrix O."""
-    O_exp = np.exp(O - O.max(axis=1, keepdims=True))
-    return O_exp / O_exp.sum(axis=1, keepdims=True)
+    """Softmax of every row of the logits O (shifted by the row maximum first)."""
+    E = np.exp(O - O.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 class SoftmaxRegressionScratch(Classifier):
-    """Softmax regression implemented with arrays and autograd only."""
+    """Softmax regression whose parameters W and b are plain arrays."""
     def __init__(self, num_inputs, num_outputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.W = np.random.normal(0, sigma, (num_inputs, num_outputs))
-        self.b = np.zeros(num_outputs)
-        self.W.attach_grad()
-        self.b.attach_grad()
-
-    def configure_optimizers(self):
-        """Return minibatch SGD over W and b."""
-        return SGD([self.W, self.b], self.lr)
+        self.W = sigma * np.random.normal(size=(num_inputs, num_outputs))
+        self.b = np.zeros((num_outputs,))
+        for param in (self.W, self.b):
+            param.attach_grad()
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 @add_to_class(SoftmaxRegressionScratch)
 def forward(self, X):
-    """Return the class probabilities softmax(XW + b) of a minibatch of images."""
-    X = X.reshape(-1, self.W.shape[0])
-    return softmax(np.dot(X, self.W) + self.b)
+    """Class probabilities softmax(XW + b), one row per image of the minibatch."""
+    flat = X.reshape(len(X), -1)
+    return softmax(flat @ self.W + self.b)
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
 def cross_entropy(y_hat, y):
-    """Average cross-entropy of predicted probabilities y_hat for labels y."""
-    return -np.log(y_hat[np.arange(y_hat.shape[0]), y]).mean()
+    """Mean of -log(probability given to the true class) over the rows of y_hat."""
+    picked = y_hat[np.arange(len(y)), y]
+    return -np.log(picked).mean()
 
 
 # Defined in chapter_linear-classification/softmax-regression-scratch.md
@@ -617,43 +765,37 @@ def loss(self, y_hat, y):
 
 # Defined in chapter_linear-classification/softmax-regression-concise.md
 class SoftmaxRegression(Classifier):
-    """Softmax regression built from a Gluon Dense layer; it outputs logits."""
-    def __init__(self, num_outputs, lr):
+    """Softmax regression as one Gluon `Dense` layer; it outputs logits."""
+    def __init__(self, num_outputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.net = nn.Dense(num_outputs)
-        self.net.initialize(init.Normal(sigma=0.01))
+        self.net = nn.Dense(num_outputs, weight_initializer=init.Normal(sigma))
+        self.net.initialize()
 
 
 # Defined in chapter_linear-classification/softmax-regression-concise.md
 @add_to_class(Classifier)
 def loss(self, Y_hat, Y, averaged=True):
-    """Softmax cross-entropy of logits Y_hat and integer labels Y (averaged by default)."""
-    Y_hat = Y_hat.reshape(-1, Y_hat.shape[-1])
-    l = gluon.loss.SoftmaxCrossEntropyLoss()(Y_hat, Y.reshape(-1))
-    return l.mean() if averaged else l
+    """Softmax cross-entropy of the logits Y_hat for integer labels Y."""
+    logits = Y_hat.reshape(-1, Y_hat.shape[-1])
+    per_example = gluon.loss.SoftmaxCrossEntropyLoss()(logits, Y.reshape(-1))
+    return per_example.mean() if averaged else per_example
 
 
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
 class MLPScratch(Classifier):
-    """An MLP with one hidden layer implemented with arrays and autograd."""
+    """A one-hidden-layer MLP whose weights and biases are plain arrays."""
     def __init__(self, num_inputs, num_outputs, num_hiddens, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
-        self.W1 = np.random.normal(0, sigma, (num_inputs, num_hiddens))
-        self.b1 = np.zeros(num_hiddens)
-        self.W2 = np.random.normal(0, sigma, (num_hiddens, num_outputs))
-        self.b2 = np.zeros(num_outputs)
-        for param in self.get_scratch_params():
-            param.attach_grad()
-
-    def get_scratch_params(self):
-        """Return the list of parameter arrays."""
-        return [self.W1, self.b1, self.W2, self.b2]
-
-    def configure_optimizers(self):
-        """Return minibatch SGD over the parameter arrays."""
-        return SGD(self.get_scratch_params(), self.lr)
+        shapes = [(num_inputs, num_hiddens), (num_hiddens, num_outputs)]
+        for k, (fan_in, fan_out) in enumerate(shapes, start=1):
+            W = sigma * np.random.normal(size=(fan_in, fan_out))
+            b = np.zeros((fan_out,))
+            W.attach_grad()
+            b.attach_grad()
+            setattr(self, f'W{k}', W)  # W1, b1 for the hidden layer,
+            setattr(self, f'b{k}', b)  # W2, b2 for the output layer
 
 
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
@@ -665,22 +807,22 @@ def relu(X):
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
 @add_to_class(MLPScratch)
 def forward(self, X):
-    """Return the logits of a minibatch of images."""
-    X = X.reshape(-1, self.num_inputs)
-    H = relu(X @ self.W1 + self.b1)
+    """The logits of a minibatch of images."""
+    H = relu(X.reshape(len(X), -1) @ self.W1 + self.b1)
     return H @ self.W2 + self.b2
 
 
 # Defined in chapter_multilayer-perceptrons/mlp-implementation.md
 class MLP(Classifier):
-    """An MLP with one hidden layer built from Gluon layers."""
-    def __init__(self, num_outputs, num_hiddens, lr):
+    """A one-hidden-layer MLP built from Gluon layers."""
+    def __init__(self, num_outputs, num_hiddens, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
+        hidden = nn.Dense(num_hiddens, activation='relu')
+        output = nn.Dense(num_outputs)
         self.net = nn.Sequential()
-        self.net.add(nn.Dense(num_hiddens, activation='relu'),
-                     nn.Dense(num_outputs))
-        self.net.initialize(init.Normal(sigma=0.01))
+        self.net.add(hidden, output)
+        self.net.initialize(init.Normal(sigma))
 
 
 # Defined in chapter_multilayer-perceptrons/generalization-deep.md
@@ -728,53 +870,50 @@ class EarlyStoppingTrainer(Trainer):
 
 
 # Defined in chapter_multilayer-perceptrons/dropout.md
-def dropout_layer(X, dropout):
-    """Zero each entry of X with probability `dropout`; scale the rest by 1/(1 - dropout)."""
-    assert 0 <= dropout <= 1
-    if dropout == 1:
-        return np.zeros_like(X)
-    if dropout == 0:
+def dropout_layer(X, p):
+    """Zero every entry of X with probability p; divide the survivors by 1 - p."""
+    if not 0 <= p <= 1:
+        raise ValueError(f'a dropout probability must lie in [0, 1], got {p}')
+    if p == 0:
         return X
-    mask = (np.random.uniform(0, 1, X.shape) > dropout).astype(X.dtype)
-    return mask * X / (1.0 - dropout)
+    if p == 1:
+        return np.zeros_like(X)
+    survives = np.random.uniform(size=X.shape) >= p
+    return X * (survives.astype(X.dtype) / (1 - p))
 
 
 # Defined in chapter_multilayer-perceptrons/dropout.md
 class DropoutMLPScratch(Classifier):
-    """An MLP with two hidden layers and dropout implemented by hand."""
-    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2,
-                 dropout_1, dropout_2, lr):
+    """An MLP that applies our `dropout_layer` after every hidden layer."""
+    def __init__(self, num_outputs, num_hiddens, dropouts, lr):
         super().__init__()
         self.save_hyperparameters()
-        self.lin1 = nn.Dense(num_hiddens_1, activation='relu')
-        self.lin2 = nn.Dense(num_hiddens_2, activation='relu')
-        self.lin3 = nn.Dense(num_outputs)
+        self.hidden = nn.Sequential()
+        for width in num_hiddens:
+            self.hidden.add(nn.Dense(width, activation='relu'))
+        self.output = nn.Dense(num_outputs)
         self.initialize(init.Xavier())
 
     def forward(self, X):
-        """Return the logits; drop hidden units only in training mode."""
-        H1 = self.lin1(X)
-        if autograd.is_training():
-            H1 = dropout_layer(H1, self.dropout_1)
-        H2 = self.lin2(H1)
-        if autograd.is_training():
-            H2 = dropout_layer(H2, self.dropout_2)
-        return self.lin3(H2)
+        """The logits; hidden units are dropped only in training mode."""
+        H = X
+        for k, p in enumerate(self.dropouts):
+            H = self.hidden[k](H)
+            if autograd.is_training():
+                H = dropout_layer(H, p)
+        return self.output(H)
 
 
 # Defined in chapter_multilayer-perceptrons/dropout.md
 class DropoutMLP(Classifier):
-    """An MLP with two hidden layers and dropout, built from Gluon layers."""
-    def __init__(self, num_outputs, num_hiddens_1, num_hiddens_2,
-                 dropout_1, dropout_2, lr):
+    """An MLP with a Gluon `Dropout` layer after every hidden layer."""
+    def __init__(self, num_outputs, num_hiddens, dropouts, lr):
         super().__init__()
         self.save_hyperparameters()
         self.net = nn.Sequential()
-        self.net.add(nn.Dense(num_hiddens_1, activation='relu'),
-                     nn.Dropout(dropout_1),
-                     nn.Dense(num_hiddens_2, activation='relu'),
-                     nn.Dropout(dropout_2),
-                     nn.Dense(num_outputs))
+        for width, p in zip(num_hiddens, dropouts):
+            self.net.add(nn.Dense(width, activation='relu'), nn.Dropout(p))
+        self.net.add(nn.Dense(num_outputs))
         self.net.initialize(init.Xavier())
 
 
@@ -878,6 +1017,134 @@ def k_fold(make_model, df, k=5, max_epochs=40, batch_size=32, **data_args):
         rmses.append(data.rmse(model, val))
         curves.append([y for _, y in model.board.points['val_loss']])
     return rmses, onp.mean(curves, axis=0)
+
+
+# Defined in chapter_convolutional-neural-networks/conv-layer.md
+def corr2d(X, K):
+    """Two-dimensional cross-correlation of X with the kernel K (no padding, stride 1)."""
+    kh, kw = K.shape
+    out_h, out_w = X.shape[0] - kh + 1, X.shape[1] - kw + 1
+    Y = np.zeros((out_h, out_w))
+    for a in range(kh):      # each kernel entry weighs one shifted block of X
+        for b in range(kw):
+            Y = Y + K[a, b] * X[a:a + out_h, b:b + out_w]
+    return Y
+
+
+# Defined in chapter_convolutional-neural-networks/conv-layer.md
+def show_grayscale(imgs, titles=None, scale=2.5, cmap='gray'):
+    """Show 2D arrays side by side as grayscale images, brightest = largest."""
+    use_svg_display()
+    imgs = [img.asnumpy() if hasattr(img, 'asnumpy') else img for img in imgs]
+    aspect = imgs[0].shape[0] / imgs[0].shape[1]
+    _, axes = plt.subplots(1, len(imgs), squeeze=False,
+                               figsize=(scale * len(imgs), scale * aspect + 0.3))
+    for k, (ax, img) in enumerate(zip(axes[0], imgs)):
+        ax.imshow(img, cmap=cmap)
+        ax.axis('off')
+        if titles:
+            ax.set_title(titles[k], fontsize=10)
+    return axes[0]
+
+
+# Defined in chapter_convolutional-neural-networks/padding-and-strides.md
+def conv_output_shape(n, k, p, s):
+    """Output size along one axis: input n, kernel k, total padding p, stride s."""
+    return (n - k + p + s) // s
+
+
+# Defined in chapter_recurrent-neural-networks/text-sequence.md
+def load_book_text():
+    """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
+    path = os.path.join(os.path.dirname(__file__), 'data', 'book-prose.txt')
+    with open(path, encoding='utf-8') as f:
+        return f.read()
+
+
+# Defined in chapter_recurrent-neural-networks/text-sequence.md
+import re
+
+
+# Defined in chapter_recurrent-neural-networks/text-sequence.md
+def tokenize(text, level='char'):
+    """Split `text` into lowercase tokens: characters (`level='char'`) or words and punctuation."""
+    text = ' '.join(text.lower().split())  # single spaces, no line breaks
+    if level == 'char':
+        return list(text)
+    if level == 'word':
+        return re.findall(r"[a-z0-9]+(?:'[a-z0-9]+)*|[^\sa-z0-9]", text)
+    raise ValueError(f"level must be 'char' or 'word', not {level!r}")
+
+
+# Defined in chapter_recurrent-neural-networks/text-sequence.md
+class Vocab:
+    """Map tokens to indices and back; index 0 is `<unk>`, frequent tokens come first."""
+    def __init__(self, tokens=[], min_freq=0, reserved_tokens=[]):
+        if tokens and isinstance(tokens[0], (list, tuple)):  # a list of token lists
+            tokens = [token for line in tokens for token in line]
+        counts = collections.Counter(tokens)
+        # (token, count) pairs by decreasing count, then alphabetically
+        self.token_freqs = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+        kept = [token for token, count in self.token_freqs if count >= min_freq]
+        # '<unk>' first, then the reserved tokens, then the rest; each token only once
+        self.idx_to_token = list(dict.fromkeys(['<unk>', *reserved_tokens, *kept]))
+        self.token_to_idx = {token: i for i, token in enumerate(self.idx_to_token)}
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    @property
+    def unk(self):
+        """The index of the unknown token."""
+        return 0
+
+    def __getitem__(self, tokens):
+        """Return the index of a token, or the list of indices of a list of tokens."""
+        if isinstance(tokens, (list, tuple)):
+            return [self.token_to_idx.get(token, self.unk) for token in tokens]
+        return self.token_to_idx.get(tokens, self.unk)
+
+    def to_tokens(self, indices):
+        """Return the token of an index, or the list of tokens of a list (or array) of indices."""
+        if hasattr(indices, 'tolist'):  # an array
+            indices = indices.tolist()
+        if isinstance(indices, (list, tuple)):
+            return [self.idx_to_token[int(i)] for i in indices]
+        return self.idx_to_token[int(indices)]
+
+
+# Defined in chapter_recurrent-neural-networks/language-model.md
+class BookText(DataModule):
+    """Language-modeling minibatches (X, Y) of the book's prose; Y is X shifted by one token.
+
+    The token sequence is cut into windows of num_steps + 1 tokens that overlap by one token. The
+    first num_train windows are for training, the last num_val ones for validation (by default
+    10% of all windows, and all others for training)."""
+    def __init__(self, batch_size=32, num_steps=32, num_train=None, num_val=None,
+                 level='char', min_freq=0):
+        super().__init__()
+        self.save_hyperparameters()
+        tokens = tokenize(load_book_text(), level)
+        self.vocab = Vocab(tokens, min_freq=min_freq)
+        corpus = onp.array(self.vocab[tokens], dtype=onp.int32)
+        num_windows = (len(corpus) - 1) // num_steps
+        if self.num_val is None:
+            self.num_val = num_windows // 10
+        if self.num_train is None:
+            self.num_train = num_windows - self.num_val
+        if self.num_train + self.num_val > num_windows:
+            raise ValueError(f'the corpus has only {num_windows} windows of {num_steps} '
+                             f'{level} tokens; asked for {self.num_train} + {self.num_val}')
+        rows = onp.concatenate([onp.arange(self.num_train),
+                                onp.arange(num_windows - self.num_val, num_windows)])
+        windows = corpus[rows[:, None] * num_steps + onp.arange(num_steps + 1)]
+        self.X = np.array(windows[:, :-1], dtype='int32')
+        self.Y = np.array(windows[:, 1:], dtype='int32')
+
+    def get_dataloader(self, train):
+        """Return a DataLoader over the training windows (shuffled) or the validation windows."""
+        rows = slice(0, self.num_train) if train else slice(self.num_train, None)
+        return self.get_tensorloader((self.X, self.Y), train, rows)
 
 
 # Defined in chapter_appendix/data-hub.md
