@@ -143,6 +143,21 @@ def plain_emphasized_math(text):
     return _outside(_unemphasize_math, text)
 
 
+FULLWIDTH_CLOSE = '。，、；：！？）」』”'
+FULLWIDTH_OPEN = '（「『“，。、；：'
+GAP_BEFORE_PUNCT = re.compile(r'(`) +([' + FULLWIDTH_CLOSE + '])')
+GAP_AFTER_PUNCT = re.compile(r'([' + FULLWIDTH_OPEN + r']) +(:[a-z]+:`|`)')
+
+
+def tight_fullwidth_punctuation(text):
+    """Drop the spaces between a reference or code span and full-width punctuation
+    (``:numref:`x` 。`` and ``（ :cite:`k```): the markup does not need them there, since reST
+    accepts such punctuation next to inline markup, and Chinese and Japanese never set a gap."""
+    def tighten(prose):
+        return GAP_AFTER_PUNCT.sub(r'\1\2', GAP_BEFORE_PUNCT.sub(r'\1\2', prose))
+    return _outside(tighten, text)
+
+
 def one_line_math(text):
     """Join the lines of every ``$$...$$`` block (outside code fences).
 
@@ -170,7 +185,7 @@ def prepare(nb):
     tables_as_rst(nb)
     for cell in nb.cells:
         if cell.cell_type == 'markdown':
-            cell.source = plain_emphasized_math(one_line_math(cell.source))
+            cell.source = tight_fullwidth_punctuation(plain_emphasized_math(one_line_math(cell.source)))
         elif cell.cell_type == 'code':
             escape_text_outputs(cell)
     return nb

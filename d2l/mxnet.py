@@ -39,15 +39,15 @@ def num_gpus():
 
 
 # Defined in chapter_installation/index.md
-def try_all_gpus():
-    """Return the list of all GPUs, or [cpu()] on a machine without any."""
-    return [npx.gpu(i) for i in range(num_gpus())] or [npx.cpu()]
-
-
-# Defined in chapter_installation/index.md
 def try_gpu(i=0):
     """Return gpu(i) if that GPU exists, otherwise cpu()."""
     return npx.gpu(i) if 0 <= i < num_gpus() else npx.cpu()
+
+
+# Defined in chapter_installation/index.md
+def try_all_gpus():
+    """Return the list of all GPUs, or [cpu()] on a machine without any."""
+    return [try_gpu(i) for i in range(num_gpus())] or [npx.cpu()]
 
 
 # Defined in chapter_preliminaries/ndarray.md
@@ -96,64 +96,65 @@ class Timer:
 
 # Defined in chapter_preliminaries/calculus.md
 def use_svg_display():
-    """Render the Matplotlib figures of a notebook as SVG."""
+    """Make Jupyter draw Matplotlib figures as SVG, which stays sharp at any zoom."""
     backend_inline.set_matplotlib_formats('svg')
 
 
 # Defined in chapter_preliminaries/calculus.md
 def set_figsize(figsize=(3.5, 2.5)):
-    """Use SVG output and set the default figure size to `figsize` inches."""
+    """Switch to SVG output and make `figsize` (in inches) the default figure size."""
     use_svg_display()
-    plt.rcParams['figure.figsize'] = figsize
+    plt.rcParams.update({'figure.figsize': figsize})
 
 
 # Defined in chapter_preliminaries/calculus.md
-def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
-    """Set the labels, limits, scales and legend of Matplotlib axes."""
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.set_xscale(xscale)
-    axes.set_yscale(yscale)
-    axes.set_xlim(xlim)
-    axes.set_ylim(ylim)
+def set_axes(axes, xlabel=None, ylabel=None, xlim=None, ylim=None,
+             xscale='linear', yscale='linear', legend=None):
+    """Set the labels, scales, limits and legend of Matplotlib `axes` and add a grid.
+
+    Settings that are None are left as Matplotlib chose them.
+    """
+    settings = {'xlabel': xlabel, 'ylabel': ylabel, 'xscale': xscale,
+                'yscale': yscale, 'xlim': xlim, 'ylim': ylim}
+    axes.set(**{name: value for name, value in settings.items() if value is not None})
     if legend:
         axes.legend(legend)
-    axes.grid(alpha=0.3)
+    axes.grid(True, alpha=0.3)
 
 
 # Defined in chapter_preliminaries/calculus.md
-def plot(X, Y=None, xlabel=None, ylabel=None, legend=[], xlim=None,
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None,
          ylim=None, xscale='linear', yscale='linear',
          fmts=('-', 'm--', 'g-.', 'r:'), figsize=(3.5, 2.5), axes=None):
-    """Plot one or more curves on a single set of axes.
+    """Draw one or more curves on one set of axes and decorate them.
 
-    `X` and `Y` are each either one curve (a list or a 1-D array) or a list
-    of curves (a list of those, or a 2-D array whose rows are curves). MXNet
-    arrays are converted with `asnumpy`. Without `Y`, the values in `X` are
-    plotted against their indices. One `X` may be shared by several `Y`s.
+    `Y` is one curve (a list or 1-D array) or several (a list of curves or a
+    2-D array with one curve per row); `X` gives their x-values, once for all
+    curves or once per curve. With `X` alone, its values are drawn against
+    their indices. MXNet arrays, NumPy arrays and lists are all accepted.
     """
     def as_curves(data):
         if hasattr(data, 'asnumpy'):
             data = data.asnumpy()
-        if getattr(data, 'ndim', None) == 1 or (
-                isinstance(data, (list, tuple)) and len(data) > 0
-                and not hasattr(data[0], '__len__')):
-            data = [data]  # a single curve
-        return [d.asnumpy() if hasattr(d, 'asnumpy') else d for d in data]
+        single = len(data) > 0 and not hasattr(data[0], '__len__')
+        curves = [data] if single else list(data)
+        return [c.asnumpy() if hasattr(c, 'asnumpy') else c for c in curves]
 
-    X = as_curves(X)
     if Y is None:
-        X, Y = [list(range(len(x))) for x in X], X
+        ys = as_curves(X)
+        xs = [list(range(len(y))) for y in ys]
     else:
-        Y = as_curves(Y)
-    if len(X) == 1 and len(Y) > 1:
-        X = X * len(Y)
-    set_figsize(figsize)
+        xs, ys = as_curves(X), as_curves(Y)
+        if len(xs) == 1:
+            xs = xs * len(ys)
+    use_svg_display()
     if axes is None:
+        set_figsize(figsize)
         axes = plt.gca()
     axes.cla()
-    for i, (x, y) in enumerate(zip(X, Y)):
-        axes.plot(x, y, fmts[i % len(fmts)])
+    styles = list(fmts) * (len(ys) // len(fmts) + 1)
+    for x, y, style in zip(xs, ys, styles):
+        axes.plot(x, y, style)
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
 
 
@@ -264,9 +265,24 @@ class Module(nn.Block, HyperParameters):
 # Defined in chapter_linear-regression/oo-design.md
 @add_to_class(Module)
 def scratch_params(self):
-    """The arrays stored as attributes that carry a gradient, by attribute name."""
-    return {name: value for name, value in vars(self).items()
-            if isinstance(value, np.ndarray) and value.grad is not None}
+    """Arrays with a gradient stored as attributes here or in child blocks, by dotted name."""
+    found = {name: value for name, value in vars(self).items()
+             if isinstance(value, np.ndarray) and value.grad is not None}
+    for child_name, child in self._children.items():
+        for name, value in Module.scratch_params(child).items():
+            found[f'{child_name}.{name}'] = value
+    return found
+
+
+# Defined in chapter_linear-regression/oo-design.md
+@add_to_class(Module)
+def locate(self, dotted_name):
+    """The block that holds the attribute `dotted_name`, and the attribute's own name."""
+    *path, name = dotted_name.split('.')
+    block = self
+    for part in path:
+        block = block._children[part]
+    return block, name
 
 
 # Defined in chapter_linear-regression/oo-design.md
@@ -277,11 +293,11 @@ def to_devices(self, devices):
     if scratch and len(devices) > 1:
         raise ValueError('models with scratch parameters train on one device; '
                          f'got {len(devices)} devices')
-    for name, value in scratch.items():
+    for dotted_name, value in scratch.items():
         if value.ctx != devices[0]:
             moved = value.as_in_ctx(devices[0])
             moved.attach_grad()
-            setattr(self, name, moved)
+            setattr(*self.locate(dotted_name), moved)
     params = self.collect_params()
     if params:
         params.reset_ctx(devices)
@@ -308,7 +324,7 @@ def load_state_dict(self, state):
         if kind == 'gluon':
             params[name].set_data(value)  # copied to every device
         else:
-            target = getattr(self, name)
+            target = getattr(*self.locate(name))
             target[:] = value.as_in_ctx(target.ctx)
 
 
@@ -369,6 +385,8 @@ class Trainer(HyperParameters):
     def fit(self, model, data, resume=None):
         """Train `model` on `data`; return the history of per-epoch metrics."""
         self.model, self.data = model, data
+        self.train_data = data.train_dataloader()  # iterated once per epoch
+        self.val_data = data.val_dataloader()
         model.to_devices(self.devices)
         self.optim = model.configure_optimizers()
         self.rows = []
@@ -381,9 +399,8 @@ class Trainer(HyperParameters):
         for self.epoch in range(len(self.rows), self.max_epochs):
             tic = time.perf_counter()
             row = {'epoch': self.epoch + 1, 'train_loss': self.train_epoch()}
-            val_data = data.val_dataloader()
-            if val_data is not None:
-                for name, value in self.evaluate(model, val_data).items():
+            if self.val_data is not None:
+                for name, value in self.evaluate(model, self.val_data).items():
                     row['val_' + name] = value
             row['seconds'] = time.perf_counter() - tic
             self.rows.append(row)
@@ -401,7 +418,7 @@ class Trainer(HyperParameters):
 @add_to_class(Trainer)
 def train_epoch(self):
     """One pass over the training data; return the mean training loss."""
-    loader = self.data.train_dataloader()
+    loader = self.train_data
     num_batches = len(loader)
     plot_every = max(1, num_batches // self.train_points_per_epoch)
     losses = []
@@ -516,6 +533,10 @@ def save_checkpoint(self, directory):
 @add_to_class(Trainer)
 def load_checkpoint(self, directory):
     """Restore what `save_checkpoint` wrote into `directory`."""
+    # Gluon creates parameters with deferred shapes on the first forward pass;
+    # the optimizer state can only be loaded into parameters that exist
+    first_batch = next(iter(self.train_data))
+    self.model(*split_batch(first_batch, self.devices)[0][:-1])
     self.model.load(os.path.join(directory, 'model.params'))
     states = os.path.join(directory, 'optimizer.states')
     if isinstance(self.optim, gluon.Trainer) and os.path.exists(states):
@@ -840,33 +861,28 @@ class NoisyDigits(Digits):
 
 
 # Defined in chapter_multilayer-perceptrons/generalization-deep.md
-class EarlyStoppingTrainer(Trainer):
-    """A trainer that stops when the validation accuracy has not improved for
-    `patience` epochs and restores the best parameters."""
-    def __init__(self, max_epochs, patience=10, num_gpus=0, gradient_clip_val=0):
-        super().__init__(max_epochs, num_gpus, gradient_clip_val)
-        self.save_hyperparameters()
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved for `patience` epochs; restore the best epoch."""
+    def __init__(self, monitor='val_loss', patience=5, restore_best=True):
+        self.monitor, self.patience = monitor, patience
+        self.restore_best = restore_best
+        self.sign = 1 if monitor.endswith('acc') else -1  # larger score is better
 
-    def fit(self, model, data):
-        """Train `model` and then restore its parameters from the best epoch."""
-        self.best_acc, self.best_epoch, self.stopped = -1, 0, False
-        super().fit(model, data)
-        params = model.collect_params()
-        for name, value in self.best_params.items():
-            params[name].set_data(value)
+    def on_fit_start(self, trainer):
+        self.best, self.best_epoch, self.best_state = -math.inf, 0, None
 
-    def fit_epoch(self):
-        """Run one epoch unless stopped; then check the validation accuracy."""
-        if self.stopped:
-            return
-        super().fit_epoch()
-        acc = self.model.board.points['val_acc'][-1][1]
-        if acc > self.best_acc:
-            self.best_acc, self.best_epoch = acc, self.epoch
-            self.best_params = {name: p.data().copy()
-                                for name, p in self.model.collect_params().items()}
-        elif self.epoch - self.best_epoch >= self.patience:
-            self.stopped = True
+    def on_epoch_end(self, trainer, row):
+        score = self.sign * row[self.monitor]
+        if score > self.best:
+            self.best, self.best_epoch = score, row['epoch']
+            if self.restore_best:
+                self.best_state = trainer.model.state_dict()
+        elif row['epoch'] - self.best_epoch >= self.patience:
+            trainer.stop_training = True
+
+    def on_fit_end(self, trainer):
+        if self.best_state is not None:
+            trainer.model.load_state_dict(self.best_state)
 
 
 # Defined in chapter_multilayer-perceptrons/dropout.md
@@ -1005,18 +1021,17 @@ def k_fold_split(df, k, i):
 
 # Defined in chapter_multilayer-perceptrons/tabular-project.md
 def k_fold(make_model, df, k=5, max_epochs=40, batch_size=32, **data_args):
-    """K-fold cross-validation: the validation RMSE of each fold and the
-    validation loss per epoch averaged over the folds."""
-    rmses, curves = [], []
+    """K-fold cross-validation: the validation RMSE of every fold, and the
+    validation loss of each epoch averaged over the folds."""
+    rmses, val_losses = [], []
     for i in range(k):
         train, val = k_fold_split(df, k, i)
         data = TabularData(train, val, batch_size=batch_size, **data_args)
         model = make_model()
-        model.board.display = False
-        Trainer(max_epochs=max_epochs).fit(model, data)
+        history = Trainer(max_epochs, board=False).fit(model, data)
+        val_losses.append(history.val_loss.to_numpy())
         rmses.append(data.rmse(model, val))
-        curves.append([y for _, y in model.board.points['val_loss']])
-    return rmses, onp.mean(curves, axis=0)
+    return rmses, onp.mean(val_losses, axis=0)
 
 
 # Defined in chapter_convolutional-neural-networks/conv-layer.md
@@ -1053,6 +1068,321 @@ def conv_output_shape(n, k, p, s):
     return (n - k + p + s) // s
 
 
+# Defined in chapter_convolutional-neural-networks/lenet.md
+class LeNet(Classifier):
+    """LeNet-5 with tanh activations, average pooling and a softmax output."""
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        for channels, padding in [(6, 2), (16, 0)]:  # convolutional encoder
+            self.net.add(nn.Conv2D(channels, kernel_size=5, padding=padding,
+                                   activation='tanh'),
+                         nn.AvgPool2D(pool_size=2, strides=2))
+        for width in [120, 84]:                      # dense block
+            self.net.add(nn.Dense(width, activation='tanh'))
+        self.net.add(nn.Dense(num_classes))
+        self.net.initialize(init.Xavier())
+
+
+# Defined in chapter_convolutional-neural-networks/lenet.md
+@add_to_class(Classifier)
+def layer_summary(self, X_shape):
+    """Print the output shape and parameter count of each layer of self.net."""
+    params = list(self.collect_params().values())
+    device = params[0].list_ctx()[0] if params else npx.cpu()
+    X = np.random.uniform(size=X_shape, ctx=device)
+    total = 0
+    for layer in self.net:
+        X = layer(X)
+        count = sum(int(onp.prod(p.shape)) for p in layer.collect_params().values())
+        total += count
+        print(f'{layer.__class__.__name__:12s} output shape {str(X.shape):18s}'
+              f' parameters {count:>7,}')
+    print(f'total parameters: {total:,}')
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+class Shapes(DataModule):
+    """Colour images of ten kinds of shapes and textures, generated with NumPy.
+
+    Each image shows one shape at a random position, size and rotation, in a
+    random colour, on a shaded background crossed by two thin lines, with
+    pixel noise. The same arguments always give the same images. The first
+    `num_train` rows of `X` and `y` are for training, the other `num_val` for
+    validation; `X` is standardized per channel with the mean and the
+    standard deviation of the training images.
+    """
+    classes = ['disc', 'ring', 'square', 'frame', 'triangle', 'cross', 'star',
+               'stripes', 'checker', 'dots']
+
+    def __init__(self, batch_size=64, num_train=4000, num_val=1000, size=32,
+                 seed=0):
+        super().__init__()
+        self.save_hyperparameters()
+        # Separate random streams: the validation images do not depend on
+        # the number of training images
+        X_train, y_train = self.generate(num_train,
+                                         onp.random.default_rng([seed, 0]))
+        X_val, y_val = self.generate(num_val, onp.random.default_rng([seed, 1]))
+        self.mean = X_train.mean(axis=(0, 2, 3), keepdims=True)
+        self.std = X_train.std(axis=(0, 2, 3), keepdims=True)
+        X = onp.concatenate([X_train, X_val])
+        self.X = np.array((X - self.mean) / self.std, dtype='float32')
+        self.y = np.array(onp.concatenate([y_train, y_val]), dtype='int32')
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def signed_distance(self, label, u, v):
+    """Signed distance from the points (u, v) to the outline of class `label`.
+
+    (u, v) are coordinates of the shape's own frame, in which every shape fits
+    into the unit disc. The distance is negative inside the shape.
+    """
+    name = self.classes[label]
+    r = onp.sqrt(u ** 2 + v ** 2)           # distance from the centre
+    box = onp.maximum(onp.abs(u), onp.abs(v))  # the same in the maximum norm
+    disc = r - 0.9
+    if name == 'disc':
+        return disc
+    if name == 'ring':
+        return onp.abs(r - 0.68) - 0.22
+    if name == 'square':
+        return box - 0.7
+    if name == 'frame':
+        return onp.abs(box - 0.55) - 0.17
+    if name == 'triangle':  # inside three half-planes whose normals are 120 degrees apart
+        c = 3 ** 0.5 / 2
+        return onp.maximum(onp.maximum(v, c * u - v / 2), -c * u - v / 2) - 0.47
+    if name == 'cross':  # inside a horizontal or a vertical bar
+        return onp.minimum(onp.maximum(onp.abs(u) - 0.27, onp.abs(v) - 0.9),
+                           onp.maximum(onp.abs(u) - 0.9, onp.abs(v) - 0.27))
+    if name == 'star':  # a radius that oscillates five times around the centre
+        phi = onp.arctan2(v, u)
+        return 0.6 * (r - 0.55 - 0.35 * onp.cos(5 * phi))
+    # The textures are patterns cut out of the disc
+    if name == 'stripes':  # bands of width 0.3, period 0.6
+        offset = u / 0.6 - onp.floor(u / 0.6)
+        pattern = 0.6 * (onp.abs(offset - 0.5) - 0.25)
+    elif name == 'checker':  # squares of side 0.5 in alternating parity
+        a, b = u / 0.5, v / 0.5
+        edge = 0.5 * onp.minimum(onp.abs(a - onp.round(a)), onp.abs(b - onp.round(b)))
+        even = (onp.floor(a) + onp.floor(b)) % 2 == 0
+        pattern = onp.where(even, -edge, edge)
+    else:  # 'dots': discs of radius 0.2 on a grid of spacing 0.6
+        a, b = u / 0.6, v / 0.6
+        pattern = 0.6 * onp.sqrt((a - onp.round(a)) ** 2
+                                 + (b - onp.round(b)) ** 2) - 0.2
+    return onp.maximum(disc, pattern)
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def generate(self, n, rng, size=None):
+    """Return n images of shape (3, size, size) with values in [0, 1] and
+    their labels; every class gets n / 10 images (up to rounding). The size
+    defaults to `self.size`."""
+    k, size = len(self.classes), size or self.size
+    y = rng.permutation(onp.arange(n) % k).astype(onp.int32)
+    def uniform(low, high, *shape):
+        return rng.uniform(low, high, (n,) + shape).astype(onp.float32)
+    # Per image: pose of the shape, colours, shading, and two clutter lines
+    center, scale = uniform(-0.3, 0.3, 2, 1, 1), uniform(0.5, 0.75, 1, 1)
+    angle = uniform(0, 2 * onp.pi, 1, 1)
+    background = uniform(0, 1, 3, 1, 1)
+    # Each channel of the shape differs from the background by 0.3 to 0.7
+    foreground = (background + uniform(0.3, 0.7, 3, 1, 1)) % 1
+    slope, slope_angle = uniform(-0.2, 0.2, 3, 1, 1), uniform(0, 2 * onp.pi, 1, 1, 1)
+    line_point, line_angle = uniform(-1, 1, 2, 2, 1, 1), uniform(0, onp.pi, 2, 1, 1)
+    line_color = uniform(0, 1, 2, 3, 1, 1)
+    t = (onp.arange(size, dtype=onp.float32) + 0.5) / size * 2 - 1
+    xs, ys = t[None, None, :], t[None, :, None]  # pixel centres in [-1, 1]
+    pixels = size / 2  # pixels per unit of length
+    def paint(canvas, color, coverage):  # blend color in where coverage > 0
+        canvas += coverage[:, None] * (color - canvas)
+    X = onp.empty((n, 3, size, size), onp.float32)
+    step = max(1, 2 ** 18 // size ** 2)  # images per chunk: bounded memory
+    for i in range(0, n, step):
+        s = slice(i, i + step)
+        canvas = background[s] + slope[s] * (onp.cos(slope_angle[s]) * xs
+                                             + onp.sin(slope_angle[s]) * ys)
+        for j in range(2):  # lines about two pixels wide, 70% opaque
+            dist = onp.abs((xs - line_point[s, j, 0]) * onp.sin(line_angle[s, j])
+                           - (ys - line_point[s, j, 1]) * onp.cos(line_angle[s, j]))
+            paint(canvas, line_color[s, j], 0.7 * onp.clip(1 - dist * pixels, 0, 1))
+        # Rotate and scale the pixel grid into the frame of each shape
+        cos, sin = onp.cos(angle[s]), onp.sin(angle[s])
+        dx, dy = xs - center[s, 0], ys - center[s, 1]
+        u, v = (cos * dx + sin * dy) / scale[s], (cos * dy - sin * dx) / scale[s]
+        dist = onp.empty_like(u)
+        for label in range(k):
+            rows = y[s] == label
+            dist[rows] = self.signed_distance(label, u[rows], v[rows])
+        # Coverage falls from 1 to 0 within one pixel of the outline
+        paint(canvas, foreground[s], onp.clip(0.5 - dist * scale[s] * pixels, 0, 1))
+        canvas += 0.05 * rng.standard_normal(canvas.shape, dtype=onp.float32)
+        X[s] = onp.clip(canvas, 0, 1)
+    return X, y
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def get_dataloader(self, train):
+    """Minibatches of the training images (reshuffled) or the validation images."""
+    rows = slice(0, self.num_train) if train else slice(self.num_train, None)
+    return self.get_tensorloader((self.X, self.y), train, rows)
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def text_labels(self, indices):
+    """The class names of the labels in `indices`."""
+    return [self.classes[int(i)] for i in indices]
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+@add_to_class(Shapes)
+def visualize(self, batch, nrows=1, ncols=8, labels=None):
+    """Show the first images of a minibatch in colour, titled with their labels."""
+    X, y = batch[0][:nrows * ncols], batch[-1][:nrows * ncols]
+    X = X.asnumpy() if hasattr(X, 'asnumpy') else onp.asarray(X)
+    images = onp.clip(X * self.std + self.mean, 0, 1).transpose(0, 2, 3, 1)
+    return show_images(images, nrows, ncols,
+                           titles=labels if labels else self.text_labels(y))
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+class ImageClassifier(Classifier):
+    """A classifier trained like the ImageNet models of the chapter on modern
+    CNNs: minibatch SGD with momentum and weight decay."""
+    momentum, weight_decay = 0.9, 5e-4
+
+    def configure_optimizers(self):
+        """SGD with momentum `self.momentum` and weight decay `self.weight_decay`."""
+        return gluon.Trainer(self.collect_params(), 'sgd',
+                             {'learning_rate': self.lr, 'momentum': self.momentum,
+                              'wd': self.weight_decay})
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+class AlexNet(ImageClassifier):
+    """AlexNet: five convolutional and three fully connected layers.
+
+    full_size=True: the layer sizes of Krizhevsky et al. (2012) for 224x224
+    images; otherwise a version for 32x32 images with far fewer channels.
+    """
+    def __init__(self, lr=0.01, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:  # (channels, kernel size, stride, padding) per layer
+            convs = [(96, 11, 4, 2), (256, 5, 1, 2), (384, 3, 1, 1),
+                     (384, 3, 1, 1), (256, 3, 1, 1)]
+            num_hiddens = 4096
+        else:
+            convs = [(16, 5, 1, 2), (32, 5, 1, 2), (64, 3, 1, 1),
+                     (64, 3, 1, 1), (48, 3, 1, 1)]
+            num_hiddens = 256
+        self.net = nn.Sequential()
+        for i, (channels, kernel, stride, padding) in enumerate(convs):
+            self.net.add(nn.Conv2D(channels, kernel, strides=stride,
+                                   padding=padding, activation='relu'))
+            if i in (0, 1, 4):  # overlapping pooling after layers 1, 2 and 5
+                self.net.add(nn.MaxPool2D(pool_size=3, strides=2))
+        for _ in range(2):
+            self.net.add(nn.Dense(num_hiddens, activation='relu'), nn.Dropout(0.5))
+        self.net.add(nn.Dense(num_classes))
+        self.net.initialize(init.Xavier())
+
+
+# Defined in chapter_convolutional-modern/alexnet.md
+def layer_table(net, X):
+    """Pass X through the children of `net` and print the output shape, the
+    number of parameters and the multiply-adds per example of each; the
+    multiply-adds of convolutions and dense layers inside blocks count too."""
+    macs = []
+    def count(layer, inputs, output):  # outputs per example x inputs per output
+        if isinstance(layer, (nn.Conv2D, nn.Dense)):
+            macs.append(output[0].size * layer.weight.data()[0].size)
+    hooks = []
+    net.apply(lambda block: hooks.append(block.register_forward_hook(count)))
+    total_params = total_macs = 0
+    for layer in net:
+        X = layer(X)
+        params = sum(p.data().size for p in layer.collect_params().values())
+        total_params, total_macs = total_params + params, total_macs + sum(macs)
+        print(f'{layer.__class__.__name__:15s} {str(X.shape[1:]):15s} '
+              f'params {params:>11,d}  mult-adds {sum(macs):>14,d}')
+        macs.clear()
+    for hook in hooks:
+        hook.detach()
+    print(f'total params {total_params:,d}, mult-adds {total_macs:,d}')
+
+
+# Defined in chapter_convolutional-modern/vgg.md
+def vgg_block(num_convs, out_channels):
+    """`num_convs` 3x3 convolutions (padding 1, ReLU) followed by 2x2 max-pooling."""
+    layers = [nn.Conv2D(out_channels, 3, padding=1, activation='relu')
+              for _ in range(num_convs)]
+    block = nn.Sequential()
+    block.add(*layers, nn.MaxPool2D(2))
+    return block
+
+
+# Defined in chapter_convolutional-modern/vgg.md
+class VGG(ImageClassifier):
+    """A VGG network: the VGG blocks listed in `arch` as pairs (number of
+    convolutions, channels), then three dense layers with dropout."""
+    def __init__(self, arch, lr=0.01, num_classes=10, num_hiddens=4096,
+                 dropout=0.5):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        self.net.add(*[vgg_block(n, channels) for n, channels in arch])
+        for _ in range(2):
+            self.net.add(nn.Dense(num_hiddens, activation='relu'), nn.Dropout(dropout))
+        self.net.add(nn.Dense(num_classes))
+        # He initialization, for the ReLUs; see below
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
+# Defined in chapter_convolutional-modern/nin.md
+def nin_block(channels, kernel_size, strides=1, padding=0, num_outputs=None):
+    """A kernel_size convolution and two 1x1 convolutions, with ReLUs. If
+    `num_outputs` is given, the last 1x1 convolution has that many output
+    channels and no ReLU."""
+    spatial = nn.Conv2D(channels, kernel_size, strides=strides, padding=padding,
+                        activation='relu')
+    pixelwise = [nn.Conv2D(channels, 1, activation='relu'),
+                 nn.Conv2D(num_outputs or channels, 1,
+                           activation=None if num_outputs else 'relu')]
+    block = nn.Sequential()
+    block.add(spatial, *pixelwise)
+    return block
+
+
+# Defined in chapter_convolutional-modern/nin.md
+class NiN(ImageClassifier):
+    """Network in network: four NiN blocks, the last with one output channel
+    per class, and global average pooling instead of dense layers."""
+    def __init__(self, lr=0.01, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:  # the ImageNet version, with AlexNet's first layers
+            specs = [(96, 11, 4, 0), (256, 5, 1, 2), (384, 3, 1, 1), (1024, 3, 1, 1)]
+        else:
+            specs = [(16, 5, 1, 2), (32, 5, 1, 2), (64, 3, 1, 1), (96, 3, 1, 1)]
+        self.net = nn.Sequential()
+        for channels, kernel, stride, padding in specs[:-1]:
+            self.net.add(nin_block(channels, kernel, stride, padding),
+                         nn.MaxPool2D(pool_size=3, strides=2))
+        self.net.add(nn.Dropout(0.5), nin_block(*specs[-1], num_outputs=num_classes),
+                     nn.GlobalAvgPool2D(), nn.Flatten())
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -1068,7 +1398,7 @@ import re
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def tokenize(text, level='char'):
     """Split `text` into lowercase tokens: characters (`level='char'`) or words and punctuation."""
-    text = ' '.join(text.lower().split())  # single spaces, no line breaks
+    text = re.sub(r'\s+', ' ', text.lower())  # single spaces, no line breaks
     if level == 'char':
         return list(text)
     if level == 'word':
@@ -1145,6 +1475,574 @@ class BookText(DataModule):
         """Return a DataLoader over the training windows (shuffled) or the validation windows."""
         rows = slice(0, self.num_train) if train else slice(self.num_train, None)
         return self.get_tensorloader((self.X, self.Y), train, rows)
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+class RNNScratch(Module):
+    """A recurrent layer H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h) built from arrays.
+
+    Called as rnn(inputs, state=None) with inputs of shape (num_steps, batch_size, num_inputs), it
+    returns (outputs, state): the hidden states of all steps, (num_steps, batch_size, num_hiddens),
+    and the last hidden state, (batch_size, num_hiddens). state=None starts from zeros."""
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xh = sigma * np.random.normal(size=(num_inputs, num_hiddens))
+        self.W_hh = sigma * np.random.normal(size=(num_hiddens, num_hiddens))
+        self.b_h = np.zeros((num_hiddens,))
+        for param in (self.W_xh, self.W_hh, self.b_h):
+            param.attach_grad()
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+@add_to_class(RNNScratch)
+def forward(self, inputs, state=None):
+    """Run over all time steps; return the hidden states of all steps and the last one."""
+    if state is None:
+        state = np.zeros((inputs.shape[1], self.num_hiddens), ctx=inputs.ctx)
+    input_terms = np.dot(inputs, self.W_xh) + self.b_h  # all steps at once
+    outputs = []
+    for input_term in input_terms:  # one step after another
+        state = np.tanh(input_term + np.dot(state, self.W_hh))
+        outputs.append(state)
+    return np.stack(outputs), state
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+class RNNLMScratch(Classifier):
+    """A language model: one-hot inputs, a recurrent layer, a linear output layer.
+
+    `rnn` is any layer called as rnn(inputs, state=None) -> (outputs, state), with inputs and
+    outputs of shape (num_steps, batch_size, features), that has an attribute `num_hiddens`.
+    The model maps tokens X (batch_size, num_steps) to logits (batch_size, num_steps, vocab_size)."""
+    def __init__(self, rnn, vocab_size, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.build_output_layer()
+
+    def build_output_layer(self):
+        """Create the parameters of the output layer."""
+        self.W_hq = 0.01 * np.random.normal(size=(self.rnn.num_hiddens, self.vocab_size))
+        self.b_q = np.zeros((self.vocab_size,))
+        self.W_hq.attach_grad()
+        self.b_q.attach_grad()
+
+    def one_hot(self, X):
+        """One-hot vectors (num_steps, batch_size, vocab_size) of the tokens X (batch, steps)."""
+        return npx.one_hot(X.T, self.vocab_size)
+
+    def output_layer(self, outputs):
+        """Logits (batch_size, num_steps, vocab_size) of the hidden states (steps, batch, hiddens)."""
+        return (np.dot(outputs, self.W_hq) + self.b_q).swapaxes(0, 1)
+
+    def forward(self, X, state=None):
+        """The logits of the next token at every position of X."""
+        outputs, _ = self.rnn(self.one_hot(X), state)
+        return self.output_layer(outputs)
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-scratch.md
+@add_to_class(RNNLMScratch)
+def predict(self, prefix, num_preds, vocab, device=None):
+    """Continue `prefix` by `num_preds` tokens, each time taking the most probable next token.
+
+    `prefix` is a string (tokenized into characters by tokenize) or a list of tokens; the
+    result is the prefix with the predictions appended, of the same kind."""
+    if device is None:  # where the parameters are
+        arrays = list(self.scratch_params().values())
+        device = (arrays[0].ctx if arrays
+                  else list(self.collect_params().values())[0].list_ctx()[0])
+    tokens = tokenize(prefix) if isinstance(prefix, str) else list(prefix)
+    X = np.array([vocab[tokens]], ctx=device)
+    outputs, state = self.rnn(self.one_hot(X))  # warm-up: read the whole prefix
+    predicted = []
+    for _ in range(num_preds):
+        logits = self.output_layer(outputs[-1:])  # the prediction after the last token
+        predicted.append(int(logits.reshape(-1).argmax()))
+        X = np.array([[predicted[-1]]], ctx=device)
+        outputs, state = self.rnn(self.one_hot(X), state)
+    new_tokens = vocab.to_tokens(predicted)
+    return ''.join(tokens + new_tokens) if isinstance(prefix, str) else tokens + new_tokens
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-concise.md
+from mxnet.gluon import rnn
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-concise.md
+class RNN(Module):
+    """Gluon's tanh recurrent layer with the interface of RNNScratch.
+
+    rnn(inputs, state=None) -> (outputs, state), with inputs (num_steps, batch_size, num_inputs)
+    and outputs (num_steps, batch_size, num_hiddens); the state is Gluon's list of arrays."""
+    def __init__(self, num_hiddens):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnn = rnn.RNN(num_hiddens, activation='tanh')  # layout 'TNC': time first
+        self.rnn.initialize(init.Xavier())
+
+    def forward(self, inputs, state=None):
+        """Run over all time steps, from zeros if no state is given; return (outputs, state)."""
+        if state is None:
+            state = self.rnn.begin_state(batch_size=inputs.shape[1], ctx=inputs.ctx)
+        return self.rnn(inputs, state)
+
+
+# Defined in chapter_recurrent-neural-networks/rnn-concise.md
+class RNNLM(RNNLMScratch):
+    """The language model of RNNLMScratch with a Gluon output layer (use it with RNN)."""
+    def build_output_layer(self):
+        """A Dense layer applied to every time step."""
+        self.linear = nn.Dense(self.vocab_size, flatten=False)
+        self.linear.initialize(init.Normal(0.01))
+
+    def output_layer(self, outputs):
+        """Logits (batch_size, num_steps, vocab_size) of the hidden states (steps, batch, hiddens)."""
+        return self.linear(outputs).swapaxes(0, 1)
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+class EnglishFrench:
+    """A tiny fragment of English and French: random sentences and their translations."""
+    # English noun -> (English plural, French singular, French plural, gender)
+    nouns = {'cat': ('cats', 'chat', 'chats', 'm'), 'dog': ('dogs', 'chien', 'chiens', 'm'),
+             'bird': ('birds', 'oiseau', 'oiseaux', 'm'),
+             'horse': ('horses', 'cheval', 'chevaux', 'm'),
+             'boat': ('boats', 'bateau', 'bateaux', 'm'), 'tree': ('trees', 'arbre', 'arbres', 'm'),
+             'house': ('houses', 'maison', 'maisons', 'f'),
+             'car': ('cars', 'voiture', 'voitures', 'f'),
+             'flower': ('flowers', 'fleur', 'fleurs', 'f'),
+             'apple': ('apples', 'pomme', 'pommes', 'f')}
+    # English adjective -> (French m. sg., f. sg., m. pl., f. pl.; does it precede the noun?)
+    adjectives = {'big': ('grand grande grands grandes', True),
+                  'small': ('petit petite petits petites', True),
+                  'red': ('rouge rouge rouges rouges', False),
+                  'green': ('vert verte verts vertes', False),
+                  'black': ('noir noire noirs noires', False),
+                  'white': ('blanc blanche blancs blanches', False)}
+    # English verb -> (3rd person singular; French for je, tu, il/elle, nous, ils)
+    verbs = {'see': ('sees', 'vois vois voit voyons voient'),
+             'have': ('has', 'ai as a avons ont'),
+             'want': ('wants', 'veux veux veut voulons veulent'),
+             'like': ('likes', 'aime aimes aime aimons aiment'),
+             'buy': ('buys', 'achète achètes achète achetons achètent'),
+             'draw': ('draws', 'dessine dessines dessine dessinons dessinent')}
+    # English subject -> (French subject, column of the French verb form)
+    subjects = {'i': ('je', 0), 'you': ('tu', 1), 'he': ('il', 2), 'she': ('elle', 2),
+                'anna': ('anna', 2), 'paul': ('paul', 2), 'we': ('nous', 3),
+                'they': ('ils', 4)}
+    numbers = dict(zip('two three four five six seven'.split(),
+                       'deux trois quatre cinq six sept'.split()))
+    # English possessive -> French (m. sg., f. sg., pl.)
+    possessives = {'my': 'mon ma mes', 'your': 'ton ta tes', 'his': 'son sa ses',
+                   'her': 'son sa ses'}
+
+    def __init__(self, seed=0):
+        self.rng = random.Random(seed)
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def noun_phrase(self, negated):
+    """A random object such as 'the red cars', and its French 'les voitures rouges'."""
+    rng = self.rng
+    noun = rng.choice(list(self.nouns))
+    en_plural, fr_singular, fr_plural, gender = self.nouns[noun]
+    kind = rng.choice(['a', 'some', 'the', 'number', 'possessive', 'name'])
+    plural = kind in ('some', 'number') or (kind != 'a' and rng.random() < 0.5)
+    en = [en_plural if plural else noun]
+    fr = [fr_plural if plural else fr_singular]
+    adjective, before = None, False
+    if rng.random() < 0.6:
+        adjective = rng.choice(list(self.adjectives))
+        forms, before = self.adjectives[adjective]
+        form = forms.split()[2 * plural + (gender == 'f')]  # agreement
+        en = [adjective] + en
+        fr = [form] + fr if before else fr + [form]
+    definite = 'les' if plural else ('le' if gender == 'm' else 'la')
+    if kind == 'a':
+        en_det = 'an' if en[0][0] in 'aeiou' else 'a'
+        fr_det = 'de' if negated else ('un' if gender == 'm' else 'une')
+    elif kind == 'some':
+        en_det = 'any' if negated else 'some'
+        fr_det = 'de' if negated or before else 'des'
+    elif kind == 'the':
+        en_det, fr_det = 'the', definite
+    elif kind == 'number':
+        en_det = rng.choice(list(self.numbers))
+        fr_det = self.numbers[en_det]
+    elif kind == 'possessive':
+        en_det = rng.choice(list(self.possessives))
+        forms = self.possessives[en_det].split()
+        fr_det = forms[2] if plural else forms[gender == 'f']
+    else:  # Anna's car -> la voiture de Anna
+        owner = rng.choice(['anna', 'paul'])
+        en_det, fr_det = owner + " 's", definite
+        fr = fr + ['de', owner]
+    return en_det.split() + en, [fr_det] + fr
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def clause(self):
+    """Subject, verb in the present tense (negated with probability 0.3) and object."""
+    rng = self.rng
+    subject = rng.choice(list(self.subjects))
+    fr_subject, column = self.subjects[subject]
+    verb = rng.choice(list(self.verbs))
+    en_third_person, fr_forms = self.verbs[verb]
+    fr_verb = fr_forms.split()[column]
+    negated = rng.random() < 0.3
+    en_object, fr_object = self.noun_phrase(negated)
+    if negated:  # he does not see -> il ne voit pas
+        en = [subject, 'does' if column == 2 else 'do', 'not', verb]
+        fr = [fr_subject, 'ne', fr_verb, 'pas']
+    else:
+        en = [subject, en_third_person if column == 2 else verb]
+        fr = [fr_subject, fr_verb]
+    return en + en_object, fr + fr_object
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def write(self, words):
+    """Join words into a sentence: elision (je ai -> j'ai), 's, capitals, final period."""
+    elided = {'je': "j'", 'ne': "n'", 'le': "l'", 'la': "l'", 'de': "d'"}
+    capitalized = {'i': 'I', 'anna': 'Anna', 'paul': 'Paul'}
+    out = []
+    for word in words:
+        word = capitalized.get(word, word)
+        if word == "'s":
+            out[-1] += word
+        elif out and out[-1] in elided and word[0].lower() in 'aeiouéè':
+            out[-1] = elided[out[-1]] + word
+        else:
+            out.append(word)
+    text = ' '.join(out)
+    return text[0].upper() + text[1:] + '.'
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def sample(self):
+    """A random (English, French) pair; 40% of the sentences have two clauses."""
+    en, fr = self.clause()
+    if self.rng.random() < 0.4:
+        en_2, fr_2 = self.clause()
+        en, fr = en + ['and'] + en_2, fr + ['et'] + fr_2
+    return self.write(en), self.write(fr)
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(EnglishFrench)
+def corpus(self, num_pairs):
+    """`num_pairs` distinct random sentence pairs, in the order they were drawn."""
+    pairs, seen = [], set()
+    while len(pairs) < num_pairs:
+        pair = self.sample()
+        if pair not in seen:
+            seen.add(pair)
+            pairs.append(pair)
+    return pairs
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+def tokenize_mt(text):
+    """Lowercase words; an elided word (j', l'), the 's of a name and the period are tokens."""
+    text = re.sub(r"(\w)'s\b", r"\1 's", text.lower())
+    text = re.sub(r"(\w)'(\w)", r"\1' \2", text)
+    return text.replace('.', ' .').split()
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+def fit_length(indices, length, pad):
+    """Cut the list `indices` to `length` items, or extend it with `pad` up to `length`."""
+    return indices[:length] + [pad] * (length - len(indices))
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+class ArrayBatches:
+    """Minibatches of the rows of in-memory arrays; a new random order at every pass if `shuffle`.
+
+    A lightweight alternative to a Gluon DataLoader: each minibatch is cut out of every array with
+    one indexing operation. len() is the number of minibatches per pass."""
+    def __init__(self, arrays, batch_size, shuffle):
+        self.arrays, self.batch_size, self.shuffle = arrays, batch_size, shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.arrays[0]) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.arrays[0])
+        order = onp.random.permutation(n) if self.shuffle else onp.arange(n)
+        for start in range(0, n, self.batch_size):
+            rows = np.array(order[start:start + self.batch_size], dtype='int32')
+            yield [array[rows] for array in self.arrays]
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+class MTData(DataModule):
+    """English-French sentence pairs of `EnglishFrench`, as padded arrays of token indices.
+
+    A minibatch is (src, tgt_in, src_valid_len, tgt_out), all int32:
+    src (batch, num_steps): English tokens, then <eos>, then <pad> up to num_steps;
+    tgt_in (batch, num_steps): <bos>, then the French tokens, <eos> and <pad>s (decoder input);
+    src_valid_len (batch,): the number of tokens of src that are not <pad>;
+    tgt_out (batch, num_steps): tgt_in shifted left by one, the labels of the decoder.
+    The first num_train of the distinct pairs are for training, the next num_val for validation;
+    the vocabularies (src_vocab, tgt_vocab) are built from the training pairs."""
+    def __init__(self, batch_size=128, num_steps=20, num_train=5000, num_val=1000, seed=0):
+        super().__init__()
+        self.save_hyperparameters()
+        self.pairs = EnglishFrench(seed).corpus(num_train + num_val)
+        src = [tokenize_mt(english) for english, _ in self.pairs]
+        tgt = [tokenize_mt(french) for _, french in self.pairs]
+        special = ['<pad>', '<bos>', '<eos>']
+        self.src_vocab = Vocab(src[:num_train], reserved_tokens=special)
+        self.tgt_vocab = Vocab(tgt[:num_train], reserved_tokens=special)
+        self.arrays = self.to_arrays(src, tgt)
+
+    def get_dataloader(self, train):
+        """Minibatches of the training pairs (reshuffled at every pass) or of the validation
+        pairs (in order)."""
+        rows = slice(0, self.num_train) if train else slice(self.num_train, None)
+        return ArrayBatches([array[rows] for array in self.arrays], self.batch_size,
+                            shuffle=train)
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(MTData)
+def to_arrays(self, src_tokens, tgt_tokens):
+    """The arrays (src, tgt_in, src_valid_len, tgt_out) of lists of tokenized sentences."""
+    sv, tv, n = self.src_vocab, self.tgt_vocab, self.num_steps
+    src = np.array([fit_length(sv[s] + [sv['<eos>']], n, sv['<pad>']) for s in src_tokens],
+                   dtype='int32')
+    tgt = np.array([fit_length([tv['<bos>']] + tv[t] + [tv['<eos>']], n + 1, tv['<pad>'])
+                    for t in tgt_tokens], dtype='int32')
+    src_valid_len = (src != sv['<pad>']).sum(axis=1).astype('int32')
+    return src, tgt[:, :-1], src_valid_len, tgt[:, 1:]
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(MTData)
+def build(self, src_sentences, tgt_sentences=None):
+    """A batch (src, tgt_in, src_valid_len, tgt_out) of raw sentences, e.g. to translate them.
+
+    Without target sentences, tgt_in holds no words (<bos>, <eos>, padding): enough to start
+    a decoder."""
+    if tgt_sentences is None:
+        tgt_sentences = [''] * len(src_sentences)
+    return self.to_arrays([tokenize_mt(s) for s in src_sentences],
+                          [tokenize_mt(s) for s in tgt_sentences])
+
+
+# Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
+@add_to_class(MTData)
+def decode(self, indices):
+    """The target tokens of one row of indices up to the first <eos>, joined by spaces."""
+    tokens = self.tgt_vocab.to_tokens(indices)
+    if '<eos>' in tokens:
+        tokens = tokens[:tokens.index('<eos>')]
+    return ' '.join(tokens)
+
+
+# Defined in chapter_recurrent-modern/encoder-decoder.md
+class Encoder(nn.Block):
+    """Interface of encoders: `forward(X, *args)` reads a minibatch of source sequences X and
+    returns everything the decoder will need, e.g., the hidden states of all time steps."""
+    def forward(self, X, *args):
+        """Encode X; `args` may carry more information, such as the valid lengths of X."""
+        raise NotImplementedError('an encoder must define forward(X, *args)')
+
+
+# Defined in chapter_recurrent-modern/encoder-decoder.md
+class Decoder(nn.Block):
+    """Interface of decoders: a state is made once from the encoder's outputs, and then
+    `forward(X, state)` maps decoder inputs X to (outputs, new state)."""
+    def init_state(self, enc_all_outputs, *args):
+        """The initial decoder state, made from the encoder's outputs (and `args`)."""
+        raise NotImplementedError('a decoder must define init_state')
+
+    def forward(self, X, state):
+        """Return (outputs, state): one output per input step, and the state afterwards."""
+        raise NotImplementedError('a decoder must define forward(X, state)')
+
+
+# Defined in chapter_recurrent-modern/encoder-decoder.md
+class EncoderDecoder(Classifier):
+    """An encoder and a decoder trained together as a classifier of the next target token."""
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+
+    def forward(self, src, tgt_in, *args):
+        """Logits (batch, num_steps, vocab_size) for the decoder inputs tgt_in."""
+        state = self.decoder.init_state(self.encoder(src, *args), *args)
+        logits, _ = self.decoder(tgt_in, state)
+        return logits
+
+
+# Defined in chapter_recurrent-modern/encoder-decoder.md
+@add_to_class(EncoderDecoder)
+def predict_step(self, batch, device, num_steps, save_attention_weights=False):
+    """Greedy decoding of a batch (src, tgt_in, src_valid_len, ...): feed the decoder its own
+    most likely token, starting from tgt_in's first column (<bos>), for num_steps steps.
+
+    Returns the predicted indices (batch, num_steps) and, if requested, the list of the
+    decoder's `attention_weights` after each step (otherwise an empty list)."""
+    src, tgt_in, src_valid_len = [a.as_in_ctx(device) for a in batch[:3]]
+    state = self.decoder.init_state(self.encoder(src, src_valid_len), src_valid_len)
+    token = tgt_in[:, :1]
+    predictions, attention_weights = [], []
+    for _ in range(num_steps):
+        logits, state = self.decoder(token, state)
+        token = logits.argmax(axis=-1).astype(tgt_in.dtype)
+        predictions.append(token)
+        if save_attention_weights:
+            attention_weights.append(self.decoder.attention_weights)
+    return np.concatenate(predictions, axis=1), attention_weights
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+class Seq2SeqEncoder(Encoder):
+    """Token embedding followed by a multilayer GRU.
+
+    forward(X) takes indices X of shape (batch, num_steps) and returns (outputs, state):
+    the top layer's hidden states of all steps, (num_steps, batch, num_hiddens), and the final
+    hidden states of all layers, (num_layers, batch, num_hiddens)."""
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+        self.initialize(init.Xavier())
+
+    def forward(self, X, *args):
+        """Encode X; extra arguments (valid lengths) are not needed here."""
+        embedded = self.embedding(X.T)  # time-major: (num_steps, batch, embed_size)
+        start = self.rnn.begin_state(batch_size=X.shape[0], ctx=X.ctx)
+        outputs, [state] = self.rnn(embedded, start)
+        return outputs, state
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+class Seq2SeqDecoder(Decoder):
+    """GRU decoder that sees the context (the encoder's final top-layer state) at every step.
+
+    The state is (context, hidden): context (batch, num_hiddens) stays fixed; hidden
+    (num_layers, batch, num_hiddens) starts as the encoder's final state."""
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+        self.dense = nn.Dense(vocab_size, flatten=False)
+        self.initialize(init.Xavier())
+
+    def init_state(self, enc_all_outputs, *args):
+        """Context and initial hidden state from the encoder's (outputs, state)."""
+        _, enc_state = enc_all_outputs
+        return enc_state[-1], enc_state
+
+    def forward(self, X, state):
+        """Logits (batch, num_steps, vocab_size) for inputs X (batch, num_steps), new state."""
+        context, hidden = state
+        embedded = self.embedding(X.T)  # (num_steps, batch, embed_size)
+        repeated = np.broadcast_to(context, (embedded.shape[0], *context.shape))
+        outputs, [hidden] = self.rnn(np.concatenate([embedded, repeated], axis=-1), [hidden])
+        return self.dense(outputs).swapaxes(0, 1), (context, hidden)
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+class Seq2Seq(EncoderDecoder):
+    """Encoder-decoder whose loss and accuracy ignore the padding tokens of the labels."""
+    def __init__(self, encoder, decoder, tgt_pad, lr):
+        super().__init__(encoder, decoder)
+        self.save_hyperparameters(ignore=['encoder', 'decoder'])
+
+    def masked_mean(self, values, Y, averaged):
+        """Zero the entries of `values` (one per label token) where Y is <pad>; average
+        over the other tokens if `averaged`."""
+        mask = (Y.reshape(-1) != self.tgt_pad).astype(values.dtype)
+        return (values * mask).sum() / mask.sum() if averaged else values * mask
+
+    def loss(self, Y_hat, Y, averaged=True):
+        """Cross-entropy per target token, averaged over the tokens that are not padding."""
+        return self.masked_mean(super().loss(Y_hat, Y, averaged=False), Y, averaged)
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        """Fraction of correctly predicted target tokens, padding excluded."""
+        return self.masked_mean(super().accuracy(Y_hat, Y, averaged=False), Y, averaged)
+
+    def configure_optimizers(self):
+        """Adam with learning rate `self.lr`."""
+        return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+def bleu(pred_seq, label_seq, k):
+    """BLEU score of a predicted sequence against one reference (Papineni et al., 2002).
+
+    The sequences are lists of tokens or strings of space-separated tokens. The score is the
+    brevity penalty times the geometric mean of the clipped n-gram precisions, n = 1, ..., k;
+    it is 0 if some n-gram order has no match."""
+    pred = pred_seq.split() if isinstance(pred_seq, str) else list(pred_seq)
+    label = label_seq.split() if isinstance(label_seq, str) else list(label_seq)
+    if not pred:
+        return 0.0
+    log_score = min(0.0, 1 - len(label) / len(pred))  # log of the brevity penalty
+    for n in range(1, k + 1):
+        pred_counts = collections.Counter(zip(*[pred[i:] for i in range(n)]))
+        label_counts = collections.Counter(zip(*[label[i:] for i in range(n)]))
+        matches = sum((pred_counts & label_counts).values())
+        if matches == 0:
+            return 0.0
+        log_score += math.log(matches / sum(pred_counts.values())) / k
+    return math.exp(log_score)
+
+
+# Defined in chapter_recurrent-modern/beam-search.md
+def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.75):
+    """Beam search for every sentence of a batch (src, tgt_in, src_valid_len, ...).
+
+    Returns a list with one (indices, log_probability) pair per sentence: the target indices of
+    the best translation, without <bos> and <eos>, and the model's log-probability of it (with
+    <eos>). While searching, prefixes are ranked by log-probability; at the end, the best one
+    maximizes log-probability / length ** alpha."""
+    src, tgt_in, src_valid_len = [a.as_in_ctx(device) for a in batch[:3]]
+    n, k = src.shape[0], beam_size
+    src_k = np.repeat(src, k, axis=0)  # every sentence k times, one row per hypothesis
+    valid_k = np.repeat(src_valid_len, k, axis=0)
+    state = model.decoder.init_state(model.encoder(src_k, valid_k), valid_k)
+    prefixes = onp.repeat(tgt_in[:, :1].asnumpy(), k, axis=0).reshape(n, k, 1)  # <bos>
+    scores = onp.full((n, k), -onp.inf)
+    scores[:, 0] = 0.0  # one live hypothesis at the start
+    finished = onp.zeros((n, k), dtype=bool)
+    lengths = onp.zeros((n, k))
+    for _ in range(num_steps):
+        X = np.array(prefixes.reshape(n * k, -1), dtype=src.dtype, ctx=device)
+        logits, _ = model.decoder(X, state)  # rerun over the whole prefix
+        logp = npx.log_softmax(logits[:, -1]).asnumpy().reshape(n, k, -1)
+        vocab_size = logp.shape[-1]
+        logp[finished] = -onp.inf  # a finished hypothesis continues only with
+        logp[finished, eos] = 0.0  # <eos>, which costs nothing
+        candidates = (scores[:, :, None] + logp).reshape(n, k * vocab_size)
+        best = onp.argsort(-candidates, axis=1, kind='stable')[:, :k]
+        parent, token = best // vocab_size, best % vocab_size
+        scores = onp.take_along_axis(candidates, best, axis=1)
+        was_finished = onp.take_along_axis(finished, parent, axis=1)
+        lengths = onp.take_along_axis(lengths, parent, axis=1) + ~was_finished
+        finished = was_finished | (token == eos)
+        prefixes = onp.concatenate([onp.take_along_axis(prefixes, parent[:, :, None], axis=1),
+                                    token[:, :, None]], axis=2)
+        if finished.all():
+            break
+    choice = (scores / lengths ** alpha).argmax(axis=1)
+    results = []
+    for i, j in enumerate(choice):
+        indices = prefixes[i, j, 1:].tolist()
+        if eos in indices:
+            indices = indices[:indices.index(eos)]
+        results.append((indices, float(scores[i, j])))
+    return results
 
 
 # Defined in chapter_appendix/data-hub.md
@@ -1313,15 +2211,12 @@ class FashionMNIST(DataModule):
         data = (self.X_train, self.y_train) if train else (self.X_val, self.y_val)
         return self.get_tensorloader(data, train)
 
-    def text_labels(self, indices):
-        """Return the names of the classes with the labels in `indices`."""
-        names = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
-                 'shirt', 'sneaker', 'bag', 'ankle boot']
-        return [names[int(i)] for i in indices]
+    CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
+               'Shirt', 'Sneaker', 'Bag', 'Ankle boot')  # in label order
 
-    def visualize(self, batch, nrows=1, ncols=8, labels=[]):
-        """Show the images of a minibatch with their class names as titles."""
-        X, y = batch
-        if not labels:
-            labels = self.text_labels(y)
-        return show_images(X.squeeze(1), nrows, ncols, titles=labels)
+    def text_labels(self, indices):
+        """The class name of each label in `indices`."""
+        return [self.CLASSES[int(i)] for i in indices]
+
+    # Images of shape (1, height, width), like the digits: show them the same way
+    visualize = Digits.visualize

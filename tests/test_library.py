@@ -50,10 +50,9 @@ def seeded_and_closed():
     d2l.plt.close('all')
 
 
-def quiet(model):
-    """Keep a model's progress board from drawing (it still records its points)."""
-    model.board.display = False
-    return model
+def quiet_trainer(max_epochs, **kwargs):
+    """A trainer without a progress board (its history is still recorded)."""
+    return d2l.Trainer(max_epochs, board=False, **kwargs)
 
 
 # ---------------------------------------------------------------- packaging and consistency
@@ -176,19 +175,39 @@ def test_show_images_returns_a_grid_of_axes():
     need('show_images')
     imgs = [np.random.uniform(size=(8, 8)) for _ in range(5)]
     axes = d2l.show_images(imgs, 2, 3, titles=list('abcde'))
-    assert len(axes) == 6
-    assert [ax.get_title() for ax in axes[:5]] == list('abcde')
-    assert not axes[5].get_visible()   # unused cell of the grid
+    assert len(axes) == 5               # one per image; the sixth cell stays empty
+    assert len(axes[0].figure.axes) == 5
+    assert [ax.get_title() for ax in axes] == list('abcde')
     assert len(axes[0].images) == 1
+    assert axes[4].get_subplotspec().get_geometry()[:2] == (2, 3)
 
 
-def test_progress_board_averages_points_and_draws():
-    board = d2l.ProgressBoard(xlabel='epoch')
-    for x, y in [(1, 4.0), (2, 2.0), (3, 1.0), (4, 3.0)]:
-        board.draw(x, y, 'loss', every_n=2)
-    assert board.points['loss'] == [(1.5, 3.0), (3.5, 2.0)]
-    assert board.fig is not None
-    assert len(board.axes.lines) == 1 and board.axes.get_xlabel() == 'epoch'
+def test_progress_board_records_without_drawing_until_due():
+    board = d2l.ProgressBoard(xlabel='epoch', every_seconds=60)
+    for x, y in [(1, 4.0), (2, 2.0), (3, 1.0)]:
+        board.add('loss', x, y)
+    board.add('val_loss', 3, 2.5)
+    assert board.curves['loss'] == ([1.0, 2.0, 3.0], [4.0, 2.0, 1.0])
+    assert board.fig is None                      # nothing drawn yet
+    board.show()
+    assert [line.get_label() for line in board.ax.lines] == ['loss', 'val_loss']
+    assert list(board.lines['loss'].get_ydata()) == [4.0, 2.0, 1.0]
+    assert board.ax.get_xlabel() == 'epoch'
+    board.add('loss', 4, 0.5)
+    board.show()                                  # the same lines are updated in place
+    assert len(board.ax.lines) == 2 and list(board.lines['loss'].get_xdata()) == [1, 2, 3, 4]
+
+
+def test_progress_board_redraws_at_most_every_interval():
+    board = d2l.ProgressBoard(every_seconds=0.2)
+    drawn = []
+    board.show = lambda: (drawn.append(time.perf_counter()),
+                          setattr(board, 'drawn_at', time.perf_counter()))
+    start = time.perf_counter()
+    while time.perf_counter() - start < 0.5:
+        board.add('loss', 0, 1.0)
+    assert 1 <= len(drawn) <= 3
+    assert len(board.curves['loss'][0]) > 100 * len(drawn)
 
 
 def test_hyperparameters_and_add_to_class():
@@ -313,22 +332,24 @@ def test_linear_regression_scratch_trains():
     need('LinearRegressionScratch')
     w, b = np.array([2.0, -3.4]), 4.2
     data = d2l.SyntheticRegressionData(w, b, num_train=500, num_val=200)
-    model = quiet(d2l.LinearRegressionScratch(2, lr=0.1))
+    model = d2l.LinearRegressionScratch(2, lr=0.1)
     before = validation_loss(model, data)
-    d2l.Trainer(max_epochs=3).fit(model, data)
+    history = quiet_trainer(3).fit(model, data)
     after = validation_loss(model, data)
     assert after < before / 100
     assert onp.allclose(model.w.reshape(-1).asnumpy(), w.asnumpy(), atol=0.05)
     assert abs(model.b.item() - b) < 0.05
-    assert len(model.board.points['train_loss']) > 0 and len(model.board.points['val_loss']) == 3
+    assert list(history.columns) == ['epoch', 'train_loss', 'val_loss', 'seconds']
+    assert history.epoch.tolist() == [1, 2, 3]
+    assert history.val_loss.iloc[-1] == pytest.approx(after, rel=0.05)
 
 
 def test_linear_regression_concise_trains_with_gradient_clipping():
     need('LinearRegression')
     w, b = np.array([2.0, -3.4]), 4.2
     data = d2l.SyntheticRegressionData(w, b, num_train=500, num_val=200)
-    model = quiet(d2l.LinearRegression(lr=0.1))
-    d2l.Trainer(max_epochs=5, gradient_clip_val=5).fit(model, data)
+    model = d2l.LinearRegression(lr=0.1)
+    quiet_trainer(5, gradient_clip_val=5).fit(model, data)
     w_hat, b_hat = model.get_w_b()
     assert onp.allclose(w_hat.reshape(-1).asnumpy(), w.asnumpy(), atol=0.05)
     assert abs(b_hat.item() - b) < 0.05
@@ -340,8 +361,8 @@ CLASSIFIERS = {
     'SoftmaxRegression': lambda: d2l.SoftmaxRegression(10, lr=0.5),
     'MLPScratch': lambda: d2l.MLPScratch(64, 10, 32, lr=0.5, sigma=0.1),
     'MLP': lambda: d2l.MLP(10, 32, lr=0.5),
-    'DropoutMLP': lambda: d2l.DropoutMLP(10, 32, 32, 0.1, 0.1, lr=0.5),
-    'DropoutMLPScratch': lambda: d2l.DropoutMLPScratch(10, 32, 32, 0.1, 0.1, lr=0.5),
+    'DropoutMLP': lambda: d2l.DropoutMLP(10, (32, 32), (0.1, 0.1), lr=0.5),
+    'DropoutMLPScratch': lambda: d2l.DropoutMLPScratch(10, (32, 32), (0.1, 0.1), lr=0.5),
 }
 
 
@@ -349,12 +370,11 @@ CLASSIFIERS = {
 def test_classifiers_learn_digits(name):
     need(name, 'Digits')
     data = d2l.Digits(batch_size=64)
-    model = quiet(CLASSIFIERS[name]())
+    model = CLASSIFIERS[name]()
     assert isinstance(model, d2l.Classifier)
-    d2l.Trainer(max_epochs=4).fit(model, data)
-    losses = [y for _, y in model.board.points['train_loss']]
-    assert losses[-1] < losses[0] / 2, losses
-    assert model.board.points['val_acc'][-1][1] > 0.8
+    history = quiet_trainer(4).fit(model, data)
+    assert history.train_loss.iloc[-1] < history.train_loss.iloc[0] / 2, history
+    assert history.val_acc.iloc[-1] > 0.8
 
 
 def test_mlp_regression_on_tabular_data():
@@ -364,9 +384,9 @@ def test_mlp_regression_on_tabular_data():
     x = rng.normal(size=300)
     df = pd.DataFrame({'x': x, 'target': 3 * x + rng.normal(scale=0.1, size=300)})
     data = d2l.TabularData(df[:200], df[200:], batch_size=16)
-    model = quiet(d2l.MLPRegression(lr=0.05))
+    model = d2l.MLPRegression(lr=0.05)
     before = data.rmse(model, df[200:])
-    d2l.Trainer(max_epochs=5).fit(model, data)
+    quiet_trainer(5).fit(model, data)
     assert data.rmse(model, df[200:]) < min(before / 5, 0.3)
 
 
@@ -383,15 +403,16 @@ def test_k_fold_cross_validation():
 
 
 def test_early_stopping_restores_the_best_parameters():
-    need('EarlyStoppingTrainer', 'SoftmaxRegression', 'Digits')
+    need('EarlyStopping', 'SoftmaxRegression', 'Digits')
     data = d2l.Digits(batch_size=64)
-    model = quiet(d2l.SoftmaxRegression(10, lr=0.5))
-    trainer = d2l.EarlyStoppingTrainer(max_epochs=6, patience=1)
-    trainer.fit(model, data)
-    accs = [acc for _, acc in model.board.points['val_acc']]
-    assert trainer.best_acc == max(accs)
-    X, y = data.X[data.num_train:], data.y[data.num_train:]
-    assert float(model.accuracy(model(X), y)) == pytest.approx(trainer.best_acc, abs=0.02)
+    model = d2l.SoftmaxRegression(10, lr=3.0)      # a large step makes the curve bumpy
+    stopper = d2l.EarlyStopping(monitor='val_loss', patience=1)
+    history = quiet_trainer(30, callbacks=[stopper]).fit(model, data)
+    best = history.val_loss.idxmin()
+    assert stopper.best_epoch == history.epoch[best]
+    assert len(history) < 30 and len(history) == stopper.best_epoch + 1   # patience 1
+    assert d2l.Trainer(1).evaluate(model, data.val_dataloader())['loss'] == pytest.approx(
+        history.val_loss[best], rel=1e-4)
 
 
 # ---------------------------------------------------------------- the data hub
@@ -640,7 +661,7 @@ def test_fashion_mnist_loads_through_the_hub(hub, tmp_path):
     X, y = next(iter(data.train_dataloader()))
     assert X.shape == (4, 1, 28, 28) and y.shape == (4,)
     assert sum(len(y) for _, y in data.val_dataloader()) == 6
-    assert data.text_labels([0, 9]) == ['t-shirt', 'ankle boot']
+    assert data.text_labels([0, 9]) == ['T-shirt/top', 'Ankle boot']
     assert len(data.visualize((X, y), ncols=4)) == 4
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in hub.files)
     # a second loader reads the cache; resize works for a pair and for an int

@@ -113,7 +113,8 @@ def test_tokenize_characters_and_words():
     assert d2l.tokenize(text) == chars                                       # 'char' is the default
     assert d2l.tokenize(text, level='word') == [
         'the', "model's", 'loss', ',', 'once', '(', 'again', ')', 'went', 'down', '.']
-    assert d2l.tokenize('', 'word') == [] and d2l.tokenize('   ', 'char') == []
+    assert d2l.tokenize('', 'word') == [] and d2l.tokenize(' \n ', 'char') == [' ']
+    assert d2l.tokenize('Deep  nets ') == list('deep nets ')             # a final space stays
     with pytest.raises(ValueError):
         d2l.tokenize(text, 'sentence')
 
@@ -182,3 +183,98 @@ def test_book_text_defaults_and_word_level():
     assert int((words.X == words.vocab.unk).sum()) > 0
     with pytest.raises(ValueError):
         d2l.BookText(num_steps=32, num_train=10 ** 6)
+
+
+# ---------------------------------------------------------------- recurrent layers and language models
+
+def layers():
+    need('RNNScratch', 'RNN')
+    return [d2l.RNNScratch(num_inputs=6, num_hiddens=5, sigma=0.3), d2l.RNN(num_hiddens=5)]
+
+
+@pytest.mark.parametrize('index', [0, 1], ids=['scratch', 'gluon'])
+def test_recurrent_layer_interface_and_carried_state(index):
+    rnn = layers()[index]
+    assert rnn.num_hiddens == 5
+    inputs = np.random.normal(size=(7, 3, 6))
+    outputs, state = rnn(inputs)
+    assert outputs.shape == (7, 3, 5)
+    # Reading the sequence in two pieces, passing the state on, gives the same outputs
+    first, mid_state = rnn(inputs[:4])
+    second, end_state = rnn(inputs[4:], mid_state)
+    assert onp.allclose(np.concatenate([first, second]).asnumpy(), outputs.asnumpy(), atol=1e-5)
+    last = end_state if index == 0 else end_state[0][0]
+    assert onp.allclose(last.asnumpy(), outputs[-1].asnumpy(), atol=1e-5)
+    assert float(np.abs(outputs).max()) <= 1   # tanh
+
+
+def test_rnn_scratch_matches_the_formula():
+    need('RNNScratch')
+    rnn = d2l.RNNScratch(num_inputs=2, num_hiddens=3, sigma=0.5)
+    inputs = np.random.normal(size=(2, 1, 2))
+    outputs, _ = rnn(inputs)
+    H1 = np.tanh(inputs[0] @ rnn.W_xh + rnn.b_h)
+    H2 = np.tanh(inputs[1] @ rnn.W_xh + H1 @ rnn.W_hh + rnn.b_h)
+    assert onp.allclose(outputs.asnumpy(), np.stack([H1, H2]).asnumpy(), atol=1e-6)
+
+
+def small_book(**kwargs):
+    return d2l.BookText(batch_size=16, num_steps=8, num_train=160, num_val=32, **kwargs)
+
+
+def language_model(kind, vocab_size):
+    if kind == 'scratch':
+        need('RNNScratch', 'RNNLMScratch')
+        return d2l.RNNLMScratch(d2l.RNNScratch(vocab_size, 24, sigma=0.1), vocab_size, lr=1)
+    need('RNN', 'RNNLM')
+    return d2l.RNNLM(d2l.RNN(24), vocab_size, lr=1)
+
+
+@pytest.mark.parametrize('kind', ['scratch', 'gluon'])
+def test_language_model_trains_predicts_and_saves(kind, tmp_path):
+    data = small_book()
+    V = len(data.vocab)
+    model = language_model(kind, V)
+    X, Y = next(iter(data.train_dataloader()))
+    assert model(X).shape == (16, 8, V)
+    assert abs(float(model.loss(model(X), Y)) - onp.log(V)) < 0.1   # uniform at first
+    names = set(model.scratch_params())
+    if kind == 'scratch':
+        assert names == {'W_hq', 'b_q', 'rnn.W_xh', 'rnn.W_hh', 'rnn.b_h'}
+    else:
+        assert not names and len(model.collect_params().keys()) == 6
+    history = d2l.Trainer(max_epochs=3, gradient_clip_val=1, board=False).fit(model, data)
+    assert list(history['epoch']) == [1, 2, 3]
+    assert {'train_loss', 'val_loss', 'val_acc'} <= set(history.columns)
+    assert history['val_loss'].iloc[-1] < onp.log(V) - 0.5     # learned character frequencies
+    text = model.predict('the model ', 12, data.vocab)
+    assert isinstance(text, str) and text.startswith('the model ') and len(text) == 22
+    tokens = model.predict(['t', 'h', 'e'], 4, data.vocab)
+    assert tokens[:3] == ['t', 'h', 'e'] and len(tokens) == 7
+    assert model.predict('The  Model ', 12, data.vocab) == text      # normalized like tokenize
+    # Parameters survive save and load, also those of the recurrent layer
+    path = str(tmp_path / 'lm.params')
+    model.save(path)
+    other = language_model(kind, V)
+    other(X)  # resolve Gluon's deferred shapes
+    other.load(path)
+    assert onp.allclose(other(X).asnumpy(), model(X).asnumpy(), atol=1e-6)
+    assert other.predict('the model ', 12, data.vocab) == text
+
+
+def test_scratch_language_model_clipping_reaches_the_recurrent_layer():
+    need('RNNScratch', 'RNNLMScratch')
+    data = small_book()
+    V = len(data.vocab)
+    model = d2l.RNNLMScratch(d2l.RNNScratch(V, 16, sigma=1.0), V, lr=1)
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1e-3, board=False)
+    trainer.model = model
+    X, Y = next(iter(data.train_dataloader()))
+    with autograd.record():
+        loss = model.loss(model(X), Y)
+    loss.backward()
+    assert trainer.clip_gradients(1e-3) > 1e-3
+    grads = [g for copies in model.gradients() for g in copies]
+    assert len(grads) == 5
+    total = sum(float((g ** 2).sum()) for g in grads) ** 0.5
+    assert abs(total - 1e-3) < 1e-6

@@ -154,6 +154,15 @@ def test_display_math_is_joined_outside_fences():
     assert one_line_math(text) == 'A\n\n$$a = b + c.$$\n:eqlabel:`eq_a`\n\n```python\n$$\nx\n$$\n```\n'
 
 
+def test_no_gap_between_references_and_fullwidth_punctuation():
+    from bookbuild.outputs import tight_fullwidth_punctuation
+    text = ('见 :numref:`sec_a` 。模型（ :cite:`Key2015` ）用 `net` ，\n\n'
+            '```python\nx = `a` 。\n```\n在 :numref:`sec_b` 中 (see :eqref:`eq_c` ).')
+    assert tight_fullwidth_punctuation(text) == (
+        '见 :numref:`sec_a`。模型（:cite:`Key2015`）用 `net`，\n\n'
+        '```python\nx = `a` 。\n```\n在 :numref:`sec_b` 中 (see :eqref:`eq_c` ).')
+
+
 def test_emphasis_around_inline_math_is_dropped():
     from bookbuild.outputs import plain_emphasized_math
     text = ('The *$n$-dimensional array* and *tensors*, **$K$-fold\ncross-validation**;\n\n'
