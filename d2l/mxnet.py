@@ -2536,6 +2536,28 @@ class MultiHeadAttention(nn.Block):
         return weights.reshape(-1, self.num_heads, *weights.shape[1:])
 
 
+# Defined in chapter_attention-mechanisms-and-transformers/self-attention-and-positional-encoding.md
+class PositionalEncoding(nn.Block):
+    """Adds the sinusoidal position encodings of Vaswani et al. (2017), then dropout.
+
+    forward(X, offset=0): X is (batch, num_steps, num_hiddens); its first step gets
+    position `offset` (useful when decoding one step at a time)."""
+    def __init__(self, num_hiddens, dropout=0, max_len=1000):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        positions = onp.arange(max_len).reshape(-1, 1)
+        frequencies = 10000.0 ** (-onp.arange(0, num_hiddens, 2) / num_hiddens)
+        angles = positions * frequencies  # (max_len, ceil(num_hiddens / 2))
+        P = onp.empty((max_len, num_hiddens), dtype='float32')
+        P[:, 0::2] = onp.sin(angles)
+        P[:, 1::2] = onp.cos(angles[:, :num_hiddens // 2])
+        self.P = np.array(P)
+
+    def forward(self, X, offset=0):
+        P = self.P[offset:offset + X.shape[1]].as_in_ctx(X.ctx)
+        return self.dropout(X + P)
+
+
 # Defined in chapter_appendix/data-hub.md
 def sha1_file(path, chunk_size=2**20):
     """Return the SHA-1 digest (40 hexadecimal digits) of the file at `path`."""
