@@ -1487,6 +1487,83 @@ class BatchNorm(nn.Block):
         return X * scale.reshape(shape) + shift.reshape(shape)
 
 
+# Defined in chapter_convolutional-modern/resnet.md
+class Residual(nn.Block):
+    """A residual block: two 3x3 convolutions with batch normalization, whose
+    output is added to the input (or to its 1x1 projection) before a ReLU."""
+    def __init__(self, channels, strides=1, project=False):
+        super().__init__()
+        self.body = nn.Sequential()
+        self.body.add(nn.Conv2D(channels, 3, strides=strides, padding=1, use_bias=False),
+                      nn.BatchNorm(), nn.Activation('relu'),
+                      nn.Conv2D(channels, 3, padding=1, use_bias=False),
+                      nn.BatchNorm())
+        self.shortcut = None
+        if project:  # match the channels and the resolution of the body's output
+            self.shortcut = nn.Sequential()
+            self.shortcut.add(nn.Conv2D(channels, 1, strides=strides, use_bias=False),
+                              nn.BatchNorm())
+
+    def forward(self, X):
+        skip = X if self.shortcut is None else self.shortcut(X)
+        return npx.relu(self.body(X) + skip)
+
+
+# Defined in chapter_convolutional-modern/resnet.md
+class ResNet(ImageClassifier):
+    """A ResNet: a stem, the stages in `arch` given as pairs (number of
+    residual blocks, channels), global average pooling and a dense layer.
+    full_size=True: the stem for 224x224 images (7x7 convolution, stride 2)."""
+    def __init__(self, arch, lr=0.05, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        stem_channels = arch[0][1]
+        self.net = nn.Sequential()
+        if full_size:
+            self.net.add(nn.Conv2D(stem_channels, 7, strides=2, padding=3, use_bias=False))
+        else:
+            self.net.add(nn.Conv2D(stem_channels, 3, padding=1, use_bias=False))
+        self.net.add(nn.BatchNorm(), nn.Activation('relu'),
+                     nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+        for i, (num_blocks, channels) in enumerate(arch):
+            for j in range(num_blocks):
+                downsample = i > 0 and j == 0  # first block of stages 2, 3, ...
+                self.net.add(Residual(channels, strides=2 if downsample else 1,
+                                      project=downsample))
+        self.net.add(nn.GlobalAvgPool2D(), nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
+# Defined in chapter_convolutional-modern/resnet.md
+class ResNeXtBlock(nn.Block):
+    """A ResNeXt block: 1x1 convolution to channels // bottleneck_ratio, a
+    grouped 3x3 convolution with groups of `group_width` channels, 1x1
+    convolution to `channels`, each with batch normalization; added to the
+    input (or its 1x1 projection) before a ReLU."""
+    def __init__(self, channels, bottleneck_ratio=1, group_width=None,
+                 strides=1, project=False):
+        super().__init__()
+        inner = channels // bottleneck_ratio
+        groups = inner // group_width if group_width else 1
+        self.body = nn.Sequential()
+        self.body.add(nn.Conv2D(inner, 1, use_bias=False), nn.BatchNorm(),
+                      nn.Activation('relu'),
+                      nn.Conv2D(inner, 3, strides=strides, padding=1, groups=groups,
+                                use_bias=False),
+                      nn.BatchNorm(), nn.Activation('relu'),
+                      nn.Conv2D(channels, 1, use_bias=False), nn.BatchNorm())
+        self.shortcut = None
+        if project:
+            self.shortcut = nn.Sequential()
+            self.shortcut.add(nn.Conv2D(channels, 1, strides=strides, use_bias=False),
+                              nn.BatchNorm())
+
+    def forward(self, X):
+        skip = X if self.shortcut is None else self.shortcut(X)
+        return npx.relu(self.body(X) + skip)
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
