@@ -1564,6 +1564,65 @@ class ResNeXtBlock(nn.Block):
         return npx.relu(self.body(X) + skip)
 
 
+# Defined in chapter_convolutional-modern/densenet.md
+class DenseBlock(nn.Block):
+    """A dense block: each of `num_layers` layers (BN, ReLU, 3x3 convolution
+    with `growth_rate` channels; with `bottleneck`, first BN, ReLU and a 1x1
+    convolution to 4 * growth_rate channels) sees the concatenation of the
+    block's input and all earlier outputs; the block returns all of them."""
+    def __init__(self, num_layers, growth_rate, bottleneck=False):
+        super().__init__()
+        self.layers = []
+        for _ in range(num_layers):
+            layer = nn.Sequential()
+            if bottleneck:
+                layer.add(nn.BatchNorm(), nn.Activation('relu'),
+                          nn.Conv2D(4 * growth_rate, 1, use_bias=False))
+            layer.add(nn.BatchNorm(), nn.Activation('relu'),
+                      nn.Conv2D(growth_rate, 3, padding=1, use_bias=False))
+            self.register_child(layer)
+            self.layers.append(layer)
+
+    def forward(self, X):
+        features = [X]
+        for layer in self.layers:
+            features.append(layer(np.concatenate(features, axis=1)))
+        return np.concatenate(features, axis=1)
+
+
+# Defined in chapter_convolutional-modern/densenet.md
+class DenseNet(ImageClassifier):
+    """DenseNet: a stem, dense blocks with `growth_rate` separated by
+    transition layers that halve channels and resolution, and a head.
+    full_size=True: DenseNet-121 for 224x224 images; otherwise three small
+    blocks for 32x32 images."""
+    def __init__(self, lr=0.05, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:
+            block_sizes, growth_rate, bottleneck = (6, 12, 24, 16), 32, True
+        else:
+            block_sizes, growth_rate, bottleneck = (2, 4, 4), 12, False
+        channels = 2 * growth_rate
+        self.net = nn.Sequential()
+        self.net.add(nn.Conv2D(channels, 7, strides=2, padding=3, use_bias=False)
+                     if full_size else nn.Conv2D(channels, 3, padding=1, use_bias=False),
+                     nn.BatchNorm(), nn.Activation('relu'),
+                     nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+        for i, num_layers in enumerate(block_sizes):
+            self.net.add(DenseBlock(num_layers, growth_rate, bottleneck))
+            channels += num_layers * growth_rate
+            if i < len(block_sizes) - 1:  # transition: half the channels, half the size
+                channels //= 2
+                self.net.add(nn.BatchNorm(), nn.Activation('relu'),
+                             nn.Conv2D(channels, 1, use_bias=False),
+                             nn.AvgPool2D(pool_size=2, strides=2))
+        self.net.add(nn.BatchNorm(), nn.Activation('relu'), nn.GlobalAvgPool2D(),
+                     nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -1790,7 +1849,7 @@ class LSTMScratch(Module):
     the hidden states of all steps, (num_steps, batch_size, num_hiddens), and the hidden state H
     and memory cell C after the last step, each (batch_size, num_hiddens); state=None starts from
     zeros. The weights of the four blocks are stacked side by side in W_x, W_h and b, in the
-    order input gate, forget gate, input node, output gate (as in Gluon)."""
+    order input gate, forget gate, candidate, output gate (as in Gluon)."""
     def __init__(self, num_inputs, num_hiddens, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
