@@ -125,7 +125,8 @@ class Renderer:
             else self.config.chapters(SOURCE)
         ui = UI_TEXT[lang]
         links = {'pdf': self.pdf_name, 'notebook_label': ui[0], 'colab': self.config.colab_url,
-                 'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2]}
+                 'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2],
+                 'notebooks': str(self.nb_dir)}
         ini['project'] = {'name': f'{self.config.name}-{lang}', 'title': self.config.title_for(lang),
                           'author': self.config.author_for(lang), 'release': self.config.release,
                           'copyright': f'{self.config.author_for(lang)}', 'lang': lang}

@@ -136,7 +136,8 @@ def on_page_context(app, pagename, templatename, context, doctree):
         cls = ' class="d2l-current"' if code == here else ''
         items.append(f'<a href="{url}" hreflang="{code}" lang="{code}"{cls}>{name}</a>')
     extras = []
-    if doctree is not None and pagename != 'index':
+    # Sections only: the index, the references and Sphinx's own pages have no notebook.
+    if pagename != 'index' and (Path(links['notebooks']) / f'{pagename}.ipynb').is_file():
         extras.append(f'<a class="d2l-notebook" href="{_relative(pagename, "notebooks/" + pagename + ".ipynb")}" download>'
                       f'{html.escape(links["notebook_label"])}</a>')
         for key in ('colab', 'discuss'):
@@ -153,6 +154,13 @@ def on_page_context(app, pagename, templatename, context, doctree):
         for code in cfg.d2l_languages)
     # An empty icon keeps browsers from asking the server for /favicon.ico.
     context['metatags'] = context.get('metatags', '') + alternates + '<link rel="icon" href="data:,">'
+
+
+def hide_empty_outline(app, pagename, templatename, context, doctree):
+    """Furo 2023.3.27 counts a page with several toctrees (the book's index) as having an outline:
+    it shows an empty one and its scroll spy throws. Hide an outline without a heading to link to."""
+    if 'furo_hide_toc' in context and not re.search(r'href="#[^"]', context.get('toc') or ''):
+        context['furo_hide_toc'] = True
 
 
 class SearchKorean(SearchLanguage):
@@ -186,5 +194,6 @@ def setup(app):
     app.connect('config-inited', on_config_inited, priority=100)   # before sphinx-copybutton reads its settings
     app.connect('config-inited', lambda app, config: add_theme_text(app))
     app.connect('html-page-context', on_page_context)
+    app.connect('html-page-context', hide_empty_outline, priority=600)    # after Furo's own
     app.add_css_file('book.css')
     return {'parallel_read_safe': True, 'parallel_write_safe': True}
