@@ -281,4 +281,3 @@ def test_theme_assets_are_small(server):
              for lang in LANGS}
     print('theme assets per edition (bytes):', sizes)
     assert all(size < 5 * 1024 * 1024 for size in sizes.values()), sizes
-    assert not (site / 'en' / '_static' / 'alabaster.css').exists()    # nothing left of an earlier theme
