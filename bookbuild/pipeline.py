@@ -13,8 +13,9 @@ from .render import Renderer
 
 
 class Build:
-    def __init__(self, root, langs=None, keep_going=False, log=print):
+    def __init__(self, root, langs=None, keep_going=False, log=print, strict_translations=False):
         self.config = config_mod.load(root)
+        self.strict_translations = strict_translations or self.config.strict_translations
         self.langs = self._select(langs)
         self.problems = Collector(keep_going)
         self.log = log
@@ -43,7 +44,7 @@ class Build:
         self.editions = {}
         source_labels = None
         for lang in [SOURCE] + [l for l in self.langs if l != SOURCE]:
-            sections = edition.load(self.config, lang, self.problems)
+            sections = edition.load(self.config, lang, self.problems, self.strict_translations)
             labels = edition.check(self.config, lang, sections, self.problems, source_labels)
             if lang == SOURCE:
                 source_labels = labels
@@ -67,7 +68,8 @@ class Build:
         executor = Executor(self.config.build_dir / 'cache', lib, self.config.build_dir / 'run',
                             timeout=self.config.timeout, workers=self.config.workers,
                             pythonpath=[self.config.root], log=self.log)
-        jobs = [Job(s.name, s.path, s.notebook, s.hints)
+        # Code is English in every edition: a failing cell is reported in the English file.
+        jobs = [Job(s.name, s.source_path or s.path, s.notebook, s.hints)
                 for lang in self.langs for s in self.editions[lang]]
         self.report = executor.run(jobs)
         self.problems.extend(self.report.problems)
