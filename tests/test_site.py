@@ -115,6 +115,7 @@ def test_desktop_navigation_outline_and_neighbours(server, browser, lang):
     assert chapter.locator('ul').first.is_visible()
     # "on this page": the section's headings, beside the text
     assert visible(page, '.toc-drawer .toc-tree')
+    assert page.evaluate('document.documentElement.scrollWidth') <= DESKTOP['width']
     assert page.locator('.toc-drawer .toc-tree a').count() >= 2        # the title and "Summary"
     # previous and next at the foot of the page
     assert page.get_attribute('a.prev-page', 'href') == 'index.html'
