@@ -1564,6 +1564,65 @@ class ResNeXtBlock(nn.Block):
         return npx.relu(self.body(X) + skip)
 
 
+# Defined in chapter_convolutional-modern/densenet.md
+class DenseBlock(nn.Block):
+    """A dense block: each of `num_layers` layers (BN, ReLU, 3x3 convolution
+    with `growth_rate` channels; with `bottleneck`, first BN, ReLU and a 1x1
+    convolution to 4 * growth_rate channels) sees the concatenation of the
+    block's input and all earlier outputs; the block returns all of them."""
+    def __init__(self, num_layers, growth_rate, bottleneck=False):
+        super().__init__()
+        self.layers = []
+        for _ in range(num_layers):
+            layer = nn.Sequential()
+            if bottleneck:
+                layer.add(nn.BatchNorm(), nn.Activation('relu'),
+                          nn.Conv2D(4 * growth_rate, 1, use_bias=False))
+            layer.add(nn.BatchNorm(), nn.Activation('relu'),
+                      nn.Conv2D(growth_rate, 3, padding=1, use_bias=False))
+            self.register_child(layer)
+            self.layers.append(layer)
+
+    def forward(self, X):
+        features = [X]
+        for layer in self.layers:
+            features.append(layer(np.concatenate(features, axis=1)))
+        return np.concatenate(features, axis=1)
+
+
+# Defined in chapter_convolutional-modern/densenet.md
+class DenseNet(ImageClassifier):
+    """DenseNet: a stem, dense blocks with `growth_rate` separated by
+    transition layers that halve channels and resolution, and a head.
+    full_size=True: DenseNet-121 for 224x224 images; otherwise three small
+    blocks for 32x32 images."""
+    def __init__(self, lr=0.05, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:
+            block_sizes, growth_rate, bottleneck = (6, 12, 24, 16), 32, True
+        else:
+            block_sizes, growth_rate, bottleneck = (2, 4, 4), 12, False
+        channels = 2 * growth_rate
+        self.net = nn.Sequential()
+        self.net.add(nn.Conv2D(channels, 7, strides=2, padding=3, use_bias=False)
+                     if full_size else nn.Conv2D(channels, 3, padding=1, use_bias=False),
+                     nn.BatchNorm(), nn.Activation('relu'),
+                     nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+        for i, num_layers in enumerate(block_sizes):
+            self.net.add(DenseBlock(num_layers, growth_rate, bottleneck))
+            channels += num_layers * growth_rate
+            if i < len(block_sizes) - 1:  # transition: half the channels, half the size
+                channels //= 2
+                self.net.add(nn.BatchNorm(), nn.Activation('relu'),
+                             nn.Conv2D(channels, 1, use_bias=False),
+                             nn.AvgPool2D(pool_size=2, strides=2))
+        self.net.add(nn.BatchNorm(), nn.Activation('relu'), nn.GlobalAvgPool2D(),
+                     nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -1790,7 +1849,7 @@ class LSTMScratch(Module):
     the hidden states of all steps, (num_steps, batch_size, num_hiddens), and the hidden state H
     and memory cell C after the last step, each (batch_size, num_hiddens); state=None starts from
     zeros. The weights of the four blocks are stacked side by side in W_x, W_h and b, in the
-    order input gate, forget gate, input node, output gate (as in Gluon)."""
+    order input gate, forget gate, candidate, output gate (as in Gluon)."""
     def __init__(self, num_inputs, num_hiddens, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
@@ -1825,20 +1884,40 @@ def forward(self, inputs, state=None):
 
 
 # Defined in chapter_recurrent-modern/lstm.md
-class LSTM(RNN):
-    """Gluon's LSTM layer with the interface of RNN; its state is Gluon's list [H, C]."""
+class GluonRNNLayer(Module):
+    """A Gluon recurrent layer class (rnn.RNN, rnn.LSTM, rnn.GRU) with the interface of
+    RNNScratch: rnn(inputs, state=None) -> (outputs, state), time first.
+
+    Extra keyword arguments go to the Gluon class (e.g., activation='tanh' for rnn.RNN,
+    bidirectional=True); the state is Gluon's list of arrays of shape
+    (num_layers * directions, batch_size, num_hiddens)."""
+    def __init__(self, layer_class, num_hiddens, num_layers=1, dropout=0, **kwargs):
+        super().__init__()
+        self.num_hiddens, self.num_layers = num_hiddens, num_layers
+        self.layer = layer_class(num_hiddens, num_layers, dropout=dropout, **kwargs)
+        self.layer.initialize(init.Xavier())
+
+    def forward(self, inputs, state=None):
+        """Run the fused Gluon layer over all steps; start from zeros if state is None."""
+        if state is None:
+            state = self.layer.begin_state(batch_size=inputs.shape[1], ctx=inputs.ctx)
+        return self.layer(inputs, state)
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+class LSTM(GluonRNNLayer):
+    """Gluon's LSTM layer with our interface; its state is Gluon's list [H, C]."""
     def __init__(self, num_hiddens, num_layers=1, dropout=0):
-        Module.__init__(self)
-        self.save_hyperparameters()
-        self.rnn = rnn.LSTM(num_hiddens, num_layers, dropout=dropout)
-        self.rnn.initialize(init.Xavier())
+        super().__init__(rnn.LSTM, num_hiddens, num_layers, dropout)
 
 
 # Defined in chapter_recurrent-modern/lstm.md
 class AdamRNNLM(RNNLM):
     """The language model RNNLM, trained with Adam instead of SGD."""
     def configure_optimizers(self):
-        return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
+        """Adam over all Gluon parameters, with learning rate `self.lr`."""
+        return gluon.Trainer(self.collect_params(), optimizer='adam',
+                             optimizer_params={'learning_rate': self.lr})
 
 
 # Defined in chapter_recurrent-modern/gru.md
@@ -1879,13 +1958,10 @@ def forward(self, inputs, state=None):
 
 
 # Defined in chapter_recurrent-modern/gru.md
-class GRU(RNN):
-    """Gluon's GRU layer with the interface of RNN; its state is Gluon's list [H]."""
+class GRU(GluonRNNLayer):
+    """Gluon's GRU layer with our interface; its state is Gluon's list [H]."""
     def __init__(self, num_hiddens, num_layers=1, dropout=0):
-        Module.__init__(self)
-        self.save_hyperparameters()
-        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
-        self.rnn.initialize(init.Xavier())
+        super().__init__(rnn.GRU, num_hiddens, num_layers, dropout)
 
 
 # Defined in chapter_recurrent-modern/deep-rnn.md
@@ -1908,12 +1984,14 @@ class StackedRNNScratch(Module):
         return [getattr(self, f'layer{i}') for i in range(self.num_layers)]
 
     def forward(self, inputs, state=None):
-        """Run the layers one after the other over the whole sequence."""
-        states = [None] * self.num_layers if state is None else list(state)
-        outputs = inputs
-        for i, layer in enumerate(self.layers()):
-            outputs, states[i] = layer(outputs, states[i])
-        return outputs, states
+        """Run the layers one after the other, each over the whole sequence."""
+        if state is None:
+            state = [None] * self.num_layers
+        new_state = []
+        for layer, layer_state in zip(self.layers(), state):
+            inputs, layer_state = layer(inputs, layer_state)  # outputs feed the next layer
+            new_state.append(layer_state)
+        return inputs, new_state
 
     def scratch_params(self):
         """The arrays of all layers, named 'layer<i>.<name>'."""
@@ -1948,12 +2026,15 @@ class BiRNNScratch(Module):
 
     def forward(self, inputs, state=None):
         """Run both layers; concatenate their hidden states step by step."""
-        forward_state, backward_state = (None, None) if state is None else state
-        forward_outputs, forward_state = self.forward_layer(inputs, forward_state)
-        backward_outputs, backward_state = self.backward_layer(np.flip(inputs, axis=0),
-                                                               backward_state)
-        outputs = np.concatenate([forward_outputs, np.flip(backward_outputs, axis=0)], axis=-1)
-        return outputs, (forward_state, backward_state)
+        if state is None:
+            state = (None, None)
+        halves, new_state = [], []
+        for layer, layer_state, backward in zip(self.directions().values(), state, (False, True)):
+            sequence = np.flip(inputs, axis=0) if backward else inputs  # reverse time
+            outputs, layer_state = layer(sequence, layer_state)
+            halves.append(np.flip(outputs, axis=0) if backward else outputs)
+            new_state.append(layer_state)
+        return np.concatenate(halves, axis=-1), tuple(new_state)
 
     def directions(self):
         """The two layers by name."""
@@ -2269,14 +2350,24 @@ def predict_step(self, batch, device, num_steps, save_attention_weights=False):
     src, tgt_in, src_valid_len = [a.as_in_ctx(device) for a in batch[:3]]
     state = self.decoder.init_state(self.encoder(src, src_valid_len), src_valid_len)
     token = tgt_in[:, :1]
-    predictions, attention_weights = [], []
+    predictions, weights = [], []
     for _ in range(num_steps):
         logits, state = self.decoder(token, state)
-        token = logits.argmax(axis=-1).astype(tgt_in.dtype)
+        token = logits.argmax(axis=-1).astype(tgt_in.dtype)  # the most likely next token
         predictions.append(token)
-        if save_attention_weights:
-            attention_weights.append(self.decoder.attention_weights)
-    return np.concatenate(predictions, axis=1), attention_weights
+        if save_attention_weights:  # decoders with attention keep them in an attribute
+            weights.append(self.decoder.attention_weights)
+    return np.concatenate(predictions, axis=1), weights
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+def embedding_and_gru(vocab_size, embed_size, num_hiddens, num_layers, dropout):
+    """An embedding layer and a (time-major) GRU with num_layers layers, Xavier-initialized."""
+    embedding = nn.Embedding(vocab_size, embed_size)
+    gru = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+    for block in (embedding, gru):
+        block.initialize(init.Xavier())
+    return embedding, gru
 
 
 # Defined in chapter_recurrent-modern/seq2seq.md
@@ -2288,9 +2379,8 @@ class Seq2SeqEncoder(Encoder):
     hidden states of all layers, (num_layers, batch, num_hiddens)."""
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
-        self.initialize(init.Xavier())
+        self.embedding, self.rnn = embedding_and_gru(vocab_size, embed_size, num_hiddens,
+                                                     num_layers, dropout)
 
     def forward(self, X, *args):
         """Encode X; extra arguments (valid lengths) are not needed here."""
@@ -2308,10 +2398,10 @@ class Seq2SeqDecoder(Decoder):
     (num_layers, batch, num_hiddens) starts as the encoder's final state."""
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
-        self.dense = nn.Dense(vocab_size, flatten=False)
-        self.initialize(init.Xavier())
+        self.embedding, self.rnn = embedding_and_gru(vocab_size, embed_size, num_hiddens,
+                                                     num_layers, dropout)
+        self.dense = nn.Dense(vocab_size, flatten=False)  # scores for the next token
+        self.dense.initialize(init.Xavier())
 
     def init_state(self, enc_all_outputs, *args):
         """Context and initial hidden state from the encoder's (outputs, state)."""
@@ -2350,7 +2440,8 @@ class Seq2Seq(EncoderDecoder):
 
     def configure_optimizers(self):
         """Adam with learning rate `self.lr`."""
-        return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
+        return gluon.Trainer(self.collect_params(), optimizer='adam',
+                             optimizer_params={'learning_rate': self.lr})
 
 
 # Defined in chapter_recurrent-modern/seq2seq.md
@@ -2376,7 +2467,7 @@ def bleu(pred_seq, label_seq, k):
 
 
 # Defined in chapter_recurrent-modern/beam-search.md
-def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.75):
+def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.7):
     """Beam search for every sentence of a batch (src, tgt_in, src_valid_len, ...).
 
     Returns a list with one (indices, log_probability) pair per sentence: the target indices of
