@@ -85,6 +85,10 @@ def load(root):
     build = parser['build']
     project = parser['project']
     html = parser['html'] if parser.has_section('html') else {}
+    for key in ('colab_url', 'discuss_url'):
+        if html.get(key) and '{path}' not in html[key]:
+            raise BuildError(Problem(path, _line_of(path, 'html', key), f'[html] {key} has no {{path}}',
+                                     'each section needs its own link, e.g. .../{lang}/{path}.ipynb'))
     try:
         strict = build.getboolean('strict_translations', fallback=False)
     except ValueError:

@@ -8,7 +8,7 @@ from .errors import Collector, BuildError
 from .execute import Executor, Job
 from .languages import SOURCE
 from .markdown import read_text
-from .publish import publish
+from .publish import publish, write_colab_tree
 from .render import Renderer
 
 
@@ -102,7 +102,9 @@ class Build:
             self.renderers[lang] = r
 
     def publish(self):
-        return self._timed('publish', publish, self.config, self.renderers)
+        site = self._timed('publish', publish, self.config, self.renderers)
+        self._timed('publish', write_colab_tree, self.config)
+        return site
 
     # ---- commands ------------------------------------------------------------
     def run(self, html=True, pdf=True, execute_only=False):

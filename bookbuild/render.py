@@ -125,7 +125,8 @@ class Renderer:
             else self.config.chapters(SOURCE)
         ui = UI_TEXT[lang]
         links = {'pdf': self.pdf_name, 'notebook_label': ui[0], 'colab': self.config.colab_url,
-                 'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2]}
+                 'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2],
+                 'notebooks': str(self.nb_dir)}
         ini['project'] = {'name': f'{self.config.name}-{lang}', 'title': self.config.title_for(lang),
                           'author': self.config.author_for(lang), 'release': self.config.release,
                           'copyright': f'{self.config.author_for(lang)}', 'lang': lang}
@@ -136,7 +137,6 @@ class Renderer:
                             f'd2l_language = {lang!r}',
                             f'd2l_languages = {self.config.languages!r}',
                             f'd2l_links = {json.dumps(links, ensure_ascii=False)}',
-                            "html_theme_options['show_footer'] = False",
                         ])}
         ini['pdf'] = {'bibfile': self.config.bibfile.name if self.config.bibfile.is_file() else ''}
         ini_path = self.work / 'd2lbook.ini'
@@ -148,7 +148,7 @@ class Renderer:
         d2l_config.rst_dir = str(self.rst_dir)
         prepare_sphinx_env(d2l_config)
         # d2lbook's page scripts target its own theme and load icons from a CDN;
-        # the book ships its own (static/book.js, static/book.css) instead.
+        # the book uses Furo, sphinx-copybutton and static/book.css instead.
         for name in ('d2l.js', 'd2l.css'):
             (self.rst_dir / '_static' / name).write_text('', encoding='utf-8')
         if not self.config.bibfile.is_file():
@@ -199,7 +199,17 @@ class Renderer:
         if self._up_to_date('html', self.html_dir / 'index.html'):
             self.log(f'  {self.lang}: html unchanged')
             return []
+        theme = _theme_fingerprint()
+        theme_stamp = self._stamp_path('html-theme')
+        if not theme_stamp.is_file() or theme_stamp.read_text() != theme:
+            # Sphinx never removes a static file, and rewrites only the pages whose source or
+            # config changed: after a change to the theme, its assets or our extension, write
+            # every page afresh (the doctrees stay: sources are not read again).
+            for path in self.html_dir.glob('*'):
+                if path.name != '.doctrees':
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
         warnings = self._sphinx('html', self.html_dir)
+        theme_stamp.write_text(theme)
         self._stamp('html')
         return warnings
 
@@ -231,6 +241,17 @@ class Renderer:
                                      'a font for this script is not configured'))
         self._stamp('pdf', matter)
         return pdf
+
+
+def _theme_fingerprint():
+    """Hash of what the HTML looks like apart from its sources: the theme and extension versions,
+    the book's static files and its Sphinx extension."""
+    from importlib.metadata import version
+    h = hashlib.sha256(' '.join(version(d) for d in ('sphinx', 'furo', 'sphinx-copybutton')).encode())
+    for path in [Path(__file__).with_name('sphinx_ext.py')] + sorted(p for p in (TOOL_ROOT / 'static').rglob('*')
+                                                                      if p.is_file()):
+        h.update(path.name.encode() + b'\0' + path.read_bytes())
+    return h.hexdigest()
 
 
 def discussion_qr(url, label):
