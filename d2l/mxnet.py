@@ -1623,6 +1623,30 @@ class DenseNet(ImageClassifier):
                                         magnitude=2))
 
 
+# Defined in chapter_convolutional-modern/cnn-design.md
+class AnyNet(ImageClassifier):
+    """A network of the AnyNet design space: a 3x3 convolution as stem, stages
+    of ResNeXt blocks given in `stages` as tuples (depth, width, bottleneck
+    ratio, group width), the first block of each stage with stride 2, and a
+    head of global average pooling and a dense layer."""
+    def __init__(self, stages, stem_channels=16, stem_stride=1, lr=0.1,
+                 num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        self.net.add(nn.Conv2D(stem_channels, 3, strides=stem_stride, padding=1,
+                               use_bias=False),
+                     nn.BatchNorm(), nn.Activation('relu'))
+        for depth, width, bottleneck_ratio, group_width in stages:
+            for j in range(depth):
+                self.net.add(ResNeXtBlock(width, bottleneck_ratio, group_width,
+                                              strides=2 if j == 0 else 1,
+                                              project=j == 0))
+        self.net.add(nn.GlobalAvgPool2D(), nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -2586,12 +2610,8 @@ class AdditiveAttention(nn.Block):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, queries, keys, values, valid_lens=None):
-        return self.attend(queries, self.W_k(keys), values, valid_lens)
-
-    def attend(self, queries, projected_keys, values, valid_lens=None):
-        """Attention pooling for keys that are already projected, i.e., W_k(keys)."""
         q = np.expand_dims(self.W_q(queries), 2)       # (batch, n, 1, h)
-        k = np.expand_dims(projected_keys, 1)          # (batch, 1, m, h)
+        k = np.expand_dims(self.W_k(keys), 1)          # (batch, 1, m, h)
         features = npx.activation(q + k, act_type='tanh')  # (batch, n, m, h)
         scores = self.w_v(features).squeeze(-1)        # (batch, n, m)
         self.attention_weights = masked_softmax(scores, valid_lens)
@@ -2611,35 +2631,36 @@ class AttentionDecoder(Decoder):
 class Seq2SeqAttentionDecoder(AttentionDecoder):
     """GRU decoder that attends to the encoder's hidden states at every step (Bahdanau et al.).
 
-    The state is (enc_outputs (batch, T, num_hiddens), projected keys, hidden state
+    attention: an attention layer (queries, keys, values, valid_lens); by default additive
+    attention. The state is (enc_outputs (batch, T, num_hiddens), hidden state
     (num_layers, batch, num_hiddens), enc_valid_lens)."""
-    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0,
+                 attention=None):
         super().__init__()
-        self.attention = AdditiveAttention(num_hiddens, dropout)
+        self.attention = attention or AdditiveAttention(num_hiddens, dropout)
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
         self.dense = nn.Dense(vocab_size, flatten=False)
         self.initialize(init.Xavier())
 
     def init_state(self, enc_all_outputs, enc_valid_lens):
-        """Values, projected keys, initial hidden state and valid lengths of the source."""
+        """Keys and values (the encoder's outputs), initial hidden state, valid lengths."""
         outputs, hidden = enc_all_outputs
-        outputs = outputs.swapaxes(0, 1)  # (batch, T, num_hiddens)
-        return outputs, self.attention.W_k(outputs), hidden, enc_valid_lens
+        return outputs.swapaxes(0, 1), hidden, enc_valid_lens
 
     def forward(self, X, state):
         """Logits (batch, num_steps, vocab_size) for inputs X (batch, num_steps), new state."""
-        enc_outputs, keys, hidden, enc_valid_lens = state
+        enc_outputs, hidden, enc_valid_lens = state
         outputs, self._weights = [], []
         for x in self.embedding(X.T):  # one step at a time: x is (batch, embed_size)
             query = np.expand_dims(hidden[-1], 1)  # top layer, (batch, 1, num_hiddens)
-            context = self.attention.attend(query, keys, enc_outputs, enc_valid_lens)
+            context = self.attention(query, enc_outputs, enc_outputs, enc_valid_lens)
             step_input = np.concatenate([context[:, 0], x], axis=-1)
             out, [hidden] = self.rnn(np.expand_dims(step_input, 0), [hidden])
             outputs.append(out)
             self._weights.append(self.attention.attention_weights)
         logits = self.dense(np.concatenate(outputs, axis=0)).swapaxes(0, 1)
-        return logits, (enc_outputs, keys, hidden, enc_valid_lens)
+        return logits, (enc_outputs, hidden, enc_valid_lens)
 
     @property
     def attention_weights(self):
@@ -2724,6 +2745,138 @@ class PositionalEncoding(nn.Block):
     def forward(self, X, offset=0):
         P = self.P[offset:offset + X.shape[1]].as_in_ctx(X.ctx)
         return self.dropout(X + P)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class PositionWiseFFN(nn.Block):
+    """The same two-layer MLP (ReLU hidden layer) applied to every position of a sequence."""
+    def __init__(self, ffn_num_hiddens, ffn_num_outputs):
+        super().__init__()
+        self.dense1 = nn.Dense(ffn_num_hiddens, activation='relu', flatten=False)
+        self.dense2 = nn.Dense(ffn_num_outputs, flatten=False)
+
+    def forward(self, X):
+        return self.dense2(self.dense1(X))
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class AddNorm(nn.Block):
+    """Residual connection followed by layer normalization: LayerNorm(X + dropout(Y))."""
+    def __init__(self, dropout):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.ln = nn.LayerNorm()
+
+    def forward(self, X, Y):
+        return self.ln(X + self.dropout(Y))
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class TransformerEncoderBlock(nn.Block):
+    """Multi-head self-attention and a position-wise FFN, each with residual and layer norm."""
+    def __init__(self, num_hiddens, ffn_num_hiddens, num_heads, dropout, use_bias=False):
+        super().__init__()
+        self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout, use_bias)
+        self.addnorm1 = AddNorm(dropout)
+        self.ffn = PositionWiseFFN(ffn_num_hiddens, num_hiddens)
+        self.addnorm2 = AddNorm(dropout)
+
+    def forward(self, X, valid_lens):
+        Y = self.addnorm1(X, self.attention(X, X, X, valid_lens))
+        return self.addnorm2(Y, self.ffn(Y))
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class TransformerEncoder(Encoder):
+    """Embedding, positional encoding and num_blks Transformer encoder blocks.
+
+    forward(X (batch, num_steps), valid_lens (batch,)) -> (batch, num_steps, num_hiddens)."""
+    def __init__(self, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks,
+                 dropout, use_bias=False):
+        super().__init__()
+        self.num_hiddens = num_hiddens
+        self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        self.pos_encoding = PositionalEncoding(num_hiddens, dropout)
+        self.blks = nn.Sequential()
+        for _ in range(num_blks):
+            self.blks.add(TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads,
+                                                  dropout, use_bias))
+        self.initialize(init.Xavier())
+
+    def forward(self, X, valid_lens):
+        X = self.pos_encoding(self.embedding(X) * math.sqrt(self.num_hiddens))
+        self.attention_weights = []  # one (batch, heads, num_steps, num_steps) array per block
+        for blk in self.blks:
+            X = blk(X, valid_lens)
+            self.attention_weights.append(blk.attention.attention_weights)
+        return X
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class TransformerDecoderBlock(nn.Block):
+    """Masked self-attention, encoder-decoder attention and a position-wise FFN, each with
+    residual and layer norm; block i keeps the decoder's past inputs in state[2][i]."""
+    def __init__(self, num_hiddens, ffn_num_hiddens, num_heads, dropout, i):
+        super().__init__()
+        self.i = i
+        self.self_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.addnorm1 = AddNorm(dropout)
+        self.cross_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.addnorm2 = AddNorm(dropout)
+        self.ffn = PositionWiseFFN(ffn_num_hiddens, num_hiddens)
+        self.addnorm3 = AddNorm(dropout)
+
+    def forward(self, X, state):
+        enc_outputs, enc_valid_lens, cache = state
+        # Keys and values of the self-attention: all inputs so far, this call's included
+        keys = X if cache[self.i] is None else np.concatenate([cache[self.i], X], axis=1)
+        cache[self.i] = keys
+        batch, m, _ = X.shape
+        c = keys.shape[1] - m  # number of earlier positions
+        causal_lens = np.arange(c + 1, c + m + 1, dtype='int32', ctx=X.ctx)
+        causal_lens = np.broadcast_to(causal_lens.reshape(1, m), (batch, m))
+        Y = self.addnorm1(X, self.self_attention(X, keys, keys, causal_lens))
+        Z = self.addnorm2(Y, self.cross_attention(Y, enc_outputs, enc_outputs, enc_valid_lens))
+        return self.addnorm3(Z, self.ffn(Z)), state
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class TransformerDecoder(AttentionDecoder):
+    """Embedding, positional encoding, num_blks Transformer decoder blocks and a dense output.
+
+    The state is [enc_outputs, enc_valid_lens, cache], where cache[i] holds the inputs of
+    block i from earlier calls (None at first), so that prediction can go step by step."""
+    def __init__(self, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks, dropout):
+        super().__init__()
+        self.num_hiddens, self.num_blks = num_hiddens, num_blks
+        self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        self.pos_encoding = PositionalEncoding(num_hiddens, dropout)
+        self.blks = nn.Sequential()
+        for i in range(num_blks):
+            self.blks.add(TransformerDecoderBlock(num_hiddens, ffn_num_hiddens, num_heads,
+                                                  dropout, i))
+        self.dense = nn.Dense(vocab_size, flatten=False)
+        self.initialize(init.Xavier())
+
+    def init_state(self, enc_outputs, enc_valid_lens):
+        return [enc_outputs, enc_valid_lens, [None] * self.num_blks]
+
+    def forward(self, X, state):
+        cache = state[2]
+        offset = 0 if cache[0] is None else cache[0].shape[1]
+        X = self.pos_encoding(self.embedding(X) * math.sqrt(self.num_hiddens), offset)
+        self._weights = []
+        for blk in self.blks:
+            X, state = blk(X, state)
+            self._weights.append((blk.self_attention.attention_weights,
+                                  blk.cross_attention.attention_weights))
+        return self.dense(X), state
+
+    @property
+    def attention_weights(self):
+        """Per block: (self-attention, encoder-decoder attention) weights of the last call,
+        each (batch, heads, num_queries, num_keys)."""
+        return self._weights
 
 
 # Defined in chapter_appendix/data-hub.md
