@@ -18,7 +18,7 @@ import numpy as onp  # noqa: E402
 import pytest  # noqa: E402
 
 from d2l import mxnet as d2l  # noqa: E402
-from mxnet import np, npx  # noqa: E402
+from mxnet import np  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not hasattr(d2l, 'MTData'), reason='d2l.MTData not saved yet')
 
@@ -27,14 +27,6 @@ def need(*names):
     missing = [n for n in names if not hasattr(d2l, n)]
     if missing:
         pytest.skip('not in d2l.mxnet yet: ' + ', '.join(missing))
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    npx.random.seed(0)
-    onp.random.seed(0)
-    yield
-    d2l.plt.close('all')
 
 
 @pytest.fixture(scope='module')
