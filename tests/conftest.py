@@ -1,5 +1,4 @@
 """Shared helpers: copy a fixture book and run the real build on it; fixed seeds for library tests."""
-import json
 import shutil
 import subprocess
 import sys
