@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import config as config_mod, library, procs, translations
+from . import changes, config as config_mod, library, procs, translations
 from .buildlock import exclusive
 from .cache import Cache
 from .errors import BuildError
@@ -32,6 +32,9 @@ def parse(argv):
     p.add_argument('--root', default=str(ROOT), help='book tree to build (default: this repository)')
     p.add_argument('--check', action='store_true', help='lib: fail when d2l/mxnet.py is out of date')
     p.add_argument('--strict', action='store_true', help='html/pdf: fail on any Sphinx warning')
+    p.add_argument('--strict-translations', action='store_true',
+                   help='stale and missing translations are errors (for releases; also [build] '
+                   'strict_translations = yes in config.ini)')
     return p.parse_known_intermixed_args(argv)
 
 
@@ -87,7 +90,7 @@ def locked_command(root, config, args):
         return cache_command(root, config, args)
     if args.command == 'translated':
         return translated_command(root, args)
-    build = Build(root, args.lang, args.keep_going, strict=args.strict)
+    build = Build(root, args.lang, args.keep_going, strict=args.strict, strict_translations=args.strict_translations)
     if args.command == 'check':
         build.load()
         build.problems.raise_if_any()
@@ -102,15 +105,23 @@ def locked_command(root, config, args):
 
 
 def print_translation_status(build):
+    """Per edition: missing, stale and orphan files; for each stale one, what changed in English."""
     print('references, labels, citations, images and code of every edition: ok')
     for lang in build.langs:
         if lang == SOURCE:
             continue
         s = translations.status(build.config, lang)
         print(f'{lang}: {len(s["missing"])} missing, {len(s["stale"])} stale, {len(s["orphan"])} orphan')
-        for kind in ('missing', 'stale'):
-            for rel in s[kind]:
-                print(f'  {kind}: chapters/{lang}/{rel}')
+        for rel in s['missing']:
+            print(f'  missing: chapters/{lang}/{rel}')
+        sections = {f'{x.name}.md': x for x in build.editions[lang]}
+        for rel in s['stale']:
+            print(f'  stale: chapters/{lang}/{rel}')
+            section = sections.get(rel)
+            if section is not None and section.comparison is not None:
+                for line in changes.report(section.comparison, f'chapters/{SOURCE}/{rel}', f'chapters/{lang}/{rel}'):
+                    print(f'    {line}')
+            print(f'    once carried over: python3 build.py translated --lang {lang} chapters/{lang}/{rel}')
     return 0
 
 
@@ -164,24 +175,25 @@ def cache_why(root, wanted, options):
 
 def translated_command(root, args):
     """Record that the given translated files follow the current English text."""
-    import fcntl
     config = config_mod.load(root)
     if not args.lang:
         raise SystemExit('usage: build.py translated --lang ja [chapters/ja/x/y.md ...] (no files: all present)')
-    lock_path = root / translations.LOCK_NAME
-    with open(lock_path.with_suffix('.lock.guard'), 'w') as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)     # translators may record at the same time
-        lock = translations.Lock(lock_path)
-        for lang in args.lang.split(','):
-            tr_dir, en_dir = config.chapters(lang).resolve(), config.chapters(SOURCE)
-            files = [Path(f).resolve() for f in args.args] or sorted(tr_dir.rglob('*.md'))
-            for f in files:
-                if not f.is_file() or tr_dir not in f.parents:
-                    raise SystemExit(f'error: {f} is not a file under {tr_dir}')
-                rel = f.relative_to(tr_dir).as_posix()
-                if not (en_dir / rel).is_file():
-                    raise SystemExit(f'error: {f} has no English source {en_dir / rel}')
-                lock.record(lang, rel, en_dir / rel)
-                print(f'{lang}: {rel} follows the current English text')
-        lock.save()
+    entries = []
+    for lang in args.lang.split(','):
+        tr_dir, en_dir = config.chapters(lang).resolve(), config.chapters(SOURCE)
+        files = [_book_path(root, f) for f in args.args] or sorted(tr_dir.rglob('*.md'))
+        for f in files:
+            if not f.is_file() or tr_dir not in f.parents:
+                raise SystemExit(f'error: {f} is not a file under {tr_dir}')
+            rel = f.relative_to(tr_dir).as_posix()
+            if not (en_dir / rel).is_file():
+                raise SystemExit(f'error: {f} has no English source {en_dir / rel}')
+            entries.append((lang, rel))
+    translations.record(config, entries)
     return 0
+
+
+def _book_path(root, name):
+    """A file named on the command line: relative to the current directory, or else to the book."""
+    path = Path(name)
+    return (path if path.exists() or path.is_absolute() else root / path).resolve()

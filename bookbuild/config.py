@@ -27,6 +27,7 @@ class BookConfig:
     colab_url: str = ''      # template with {lang} and {path}
     discuss_url: str = ''    # template with {lang} and {path}
     source_url: str = ''
+    strict_translations: bool = False    # stale or missing translations are errors
 
     @property
     def build_dir(self):
@@ -91,6 +92,15 @@ def load(root):
     build = parser['build']
     project = parser['project']
     html = parser['html'] if parser.has_section('html') else {}
+    for key in ('colab_url', 'discuss_url'):
+        if html.get(key) and '{path}' not in html[key]:
+            raise BuildError(Problem(path, _line_of(path, 'html', key), f'[html] {key} has no {{path}}',
+                                     'each section needs its own link, e.g. .../{lang}/{path}.ipynb'))
+    try:
+        strict = build.getboolean('strict_translations', fallback=False)
+    except ValueError:
+        raise BuildError(Problem(path, _line_of(path, 'build', 'strict_translations'),
+                                 f'strict_translations = {build["strict_translations"]} is not yes or no')) from None
     titles = {l: parser[l]['title'] for l in languages if parser.has_section(l) and 'title' in parser[l]}
     authors = {l: parser[l]['author'] for l in languages if parser.has_section(l) and 'author' in parser[l]}
     return BookConfig(
@@ -102,4 +112,4 @@ def load(root):
         data_dir=build.get('data', 'data'),
         titles=titles, authors=authors,
         colab_url=html.get('colab_url', ''), discuss_url=html.get('discuss_url', ''),
-        source_url=html.get('source_url', ''))
+        source_url=html.get('source_url', ''), strict_translations=strict)

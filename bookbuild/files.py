@@ -1,16 +1,25 @@
-"""Writing files so that a reader (or a killed build) never sees half of one."""
+"""Writing files so that a reader (or a killed build) never sees half of one: the build's one helper."""
 import os
-import threading
+import tempfile
 from pathlib import Path
 
 
 def write_atomic(path, data):
-    """Write ``data`` (str as UTF-8, or bytes) to ``path`` through a temporary file and a rename."""
+    """Replace ``path`` with ``data`` (str as UTF-8, or bytes) in one rename: readers see the old
+    file or the new one, never a part."""
     path = Path(path)
+    data = data.encode('utf-8') if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}-{threading.get_ident()}.tmp')
-    tmp.write_bytes(data.encode('utf-8') if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_if_changed(path, data):

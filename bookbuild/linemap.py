@@ -29,20 +29,25 @@ def mark_cells(nb):
     return nb
 
 
-def _best_line(cell, text):
+def cell_lines(nb):
+    """``(Markdown line, source)`` of each cell of a section's notebook (``metadata.md_line``)."""
+    return [(c.metadata.get('md_line', 1), c.source) for c in nb.cells]
+
+
+def _best_line(line, source, text):
     words = set(WORD.findall(text))
-    best, score = cell.line, 0
-    for offset, md in enumerate(cell.source.split('\n')):
+    best, score = line, 0
+    for offset, md in enumerate(source.split('\n')):
         common = len(words & set(WORD.findall(md)))
         if common > score:
-            best, score = cell.line + offset, common
+            best, score = line + offset, common
     return best
 
 
 def unmark(body, cells):
     """Remove the marks from reST ``body``; return it and the Markdown line of each of its lines.
 
-    ``cells`` are the section's ``markdown.Cell`` objects, in notebook order.
+    ``cells``: ``cell_lines`` of the notebook that was marked.
     """
     out, lines, current, after_mark = [], [], 0, False
     for text in body.split('\n'):
@@ -55,8 +60,7 @@ def unmark(body, cells):
             continue
         after_mark = False
         out.append(text)
-        cell = cells[min(current, len(cells) - 1)] if cells else None
-        lines.append(_best_line(cell, text) if cell else 1)
+        lines.append(_best_line(*cells[min(current, len(cells) - 1)], text) if cells else 1)
     return '\n'.join(out), lines
 
 

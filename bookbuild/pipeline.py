@@ -6,14 +6,15 @@ from . import config as config_mod, edition, library, toc
 from .errors import Collector
 from .execute import Executor, Job
 from .languages import SOURCE
-from .publish import publish
+from .publish import publish, write_colab_tree
 from .render import Renderer
 
 
 class Build:
-    def __init__(self, root, langs=None, keep_going=False, log=print, strict=False):
+    def __init__(self, root, langs=None, keep_going=False, log=print, strict=False, strict_translations=False):
         self.config = config_mod.load(root)
-        self.strict = strict
+        self.strict = strict       # a Sphinx warning fails the build
+        self.strict_translations = strict_translations or self.config.strict_translations
         self.langs = self._select(langs)
         self.problems = Collector(keep_going)
         self.log = log
@@ -43,7 +44,7 @@ class Build:
         self.toc = toc.read(self.config.chapters(SOURCE), self.problems)
         source_labels = None
         for lang in [SOURCE] + [l for l in self.langs if l != SOURCE]:
-            sections = edition.load(self.config, lang, self.problems, self.toc.order)
+            sections = edition.load(self.config, lang, self.problems, self.strict_translations, self.toc.order)
             labels = edition.check(self.config, lang, sections, self.problems, source_labels)
             if lang == SOURCE:
                 source_labels = labels
@@ -70,7 +71,8 @@ class Build:
                         log=self.log, data_dir=self.config.data_dir)
 
     def jobs(self, langs=None):
-        return [Job(s.name, s.path, s.notebook, s.hints)
+        # Code is English in every edition: a failing cell is reported in the English file.
+        return [Job(s.name, s.source_path or s.path, s.notebook, s.hints)
                 for lang in (langs or self.langs) for s in self.editions[lang]]
 
     def execute(self):
@@ -93,7 +95,9 @@ class Build:
             self.renderers[lang] = r
 
     def publish(self):
-        return self._timed('publish', publish, self.config, self.renderers, self.log)
+        site = self._timed('publish', publish, self.config, self.renderers, self.log)
+        self._timed('publish', write_colab_tree, self.config)
+        return site
 
     # ---- commands ------------------------------------------------------------
     def run(self, html=True, pdf=True, execute_only=False):

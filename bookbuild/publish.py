@@ -1,6 +1,7 @@
 """Assemble the website and swap it in atomically: readers never see half a site."""
 import html
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -108,3 +109,40 @@ def publish(config, editions, log=print):
         if old != new:
             shutil.rmtree(old, ignore_errors=True)
     return link
+
+
+COLAB_GITHUB = re.compile(r'^https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/(?P<path>.+)$')
+
+
+def colab_tree_path(template):
+    """Where a ``colab_url`` template points inside the notebooks repository: the path after
+    ``blob/<branch>/`` for Colab's GitHub links, else from the first segment with a placeholder."""
+    m = COLAB_GITHUB.match(template)
+    if m:
+        return m['path']
+    segments = template.split('/')
+    return '/'.join(segments[next(i for i, s in enumerate(segments) if '{' in s):])
+
+
+def write_colab_tree(config):
+    """With ``colab_url`` set: ``_build/colab/``, the notebooks of every built edition at the
+    paths its Colab links expect, ready to push to the repository that Colab opens.
+    Built aside and swapped in, like the site."""
+    if not config.colab_url:
+        return None
+    build = config.build_dir
+    target, tmp, old = build / 'colab', build / f'.colab-{os.getpid()}', build / f'.colab-old-{os.getpid()}'
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    layout = colab_tree_path(config.colab_url)
+    for lang in config.languages:
+        nb_dir = build / lang / 'notebooks'
+        for nb in sorted(nb_dir.rglob('*.ipynb')):
+            dst = tmp / layout.format(lang=lang, path=nb.relative_to(nb_dir).with_suffix('').as_posix())
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(nb, dst)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target

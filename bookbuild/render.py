@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -26,8 +27,8 @@ DEPENDS = {
     'rst': {'code': ['render.py', 'outputs.py', 'linemap.py'], 'packages': ['d2lbook', 'nbconvert'],
             'programs': [['pandoc', '--version']]},
     'html': {'code': ['render.py', 'sphinx_ext.py', 'languages.py'], 'static': True,
-             'packages': ['sphinx', 'docutils', 'd2lbook', 'alabaster', 'sphinxcontrib-bibtex', 'pybtex',
-                          'pygments', 'jinja2'], 'programs': []},
+             'packages': ['sphinx', 'docutils', 'd2lbook', 'furo', 'sphinx-copybutton', 'sphinxcontrib-bibtex',
+                          'pybtex', 'pygments', 'jinja2'], 'programs': []},
     'pdf': {'code': ['render.py', 'sphinx_ext.py', 'languages.py'], 'static': False,
             'packages': ['sphinx', 'docutils', 'd2lbook', 'sphinxcontrib-bibtex', 'pybtex', 'pygments'],
             'programs': [['xelatex', '--version'], ['latexmk', '-v'], ['rsvg-convert', '--version']]},
@@ -88,9 +89,10 @@ class Renderer:
         stamps = json.loads(stamps_path.read_text()) if stamps_path.is_file() else {}
         settings = json.dumps([depends('rst'), self.lang, self.config.discuss_url, self.config.bibfile.is_file()])
         # the Markdown file and the lines its cells start at key the line map kept with the reST
+        cells = {s.name: linemap.cell_lines(s.notebook) for s in sections}
         wanted = {s.name: hashlib.sha256((self.nb_dir / f'{s.name}.ipynb').read_bytes() + settings.encode()
-                                         + json.dumps([str(s.path), [c.line for c in s.cells]]).encode()).hexdigest()
-                  for s in sections}
+                                         + json.dumps([str(s.path), [line for line, _ in cells[s.name]]]).encode())
+                  .hexdigest() for s in sections}
         todo = [s for s in sections if stamps.get(s.name) != wanted[s.name]
                 or not (self.rst_dir / f'{s.name}.rst').is_file()]
         if todo:    # forget them first: a conversion cut short must not look current later
@@ -101,7 +103,7 @@ class Renderer:
             nb = prepare(linemap.mark_cells(nbformat.read(self.nb_dir / f'{s.name}.ipynb', as_version=4)))
             key = 'output_' + Path(s.name).name + '_' + hashlib.sha1(s.name.encode()).hexdigest()[:6]
             body, resources = d2lbook_rst.convert_notebook(nb, {'unique_key': key})
-            body, lines = linemap.unmark(body, s.cells)
+            body, lines = linemap.unmark(body, cells[s.name])
             for fname, data in resources['outputs'].items():
                 write_if_changed(dst.parent / fname, data)
             if s.name == 'index' and self.config.bibfile.is_file():
@@ -144,7 +146,8 @@ class Renderer:
             else self.config.chapters(SOURCE)
         ui = UI_TEXT[lang]
         links = {'pdf': self.pdf_name, 'notebook_label': ui[0], 'colab': self.config.colab_url,
-                 'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2]}
+                 'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2],
+                 'notebooks': str(self.nb_dir)}
         ini['project'] = {'name': f'{self.config.name}-{lang}', 'title': self.config.title_for(lang),
                           'author': self.config.author_for(lang), 'release': self.config.release,
                           'copyright': f'{self.config.author_for(lang)}', 'lang': lang}
@@ -156,7 +159,6 @@ class Renderer:
                             f'd2l_languages = {self.config.languages!r}',
                             f'd2l_links = {json.dumps(links, ensure_ascii=False)}',
                             f'd2l_static = {str(self.config.static_dir)!r}',
-                            "html_theme_options['show_footer'] = False",
                         ])}
         # A book without a bibliography gets an empty one: d2lbook's conf.py always loads sphinxcontrib.bibtex.
         bib = self.config.bibfile.name if self.config.bibfile.is_file() else 'empty.bib'
@@ -172,7 +174,7 @@ class Renderer:
         d2l_config.rst_dir = str(self.rst_dir)
         prepare_sphinx_env(d2l_config)
         # d2lbook's page scripts target its own theme and load icons from a CDN;
-        # the book ships its own (static/book.js, static/book.css) instead.
+        # the book uses Furo, sphinx-copybutton and static/book.css instead.
         for name in ('d2l.js', 'd2l.css'):
             write_if_changed(self.rst_dir / '_static' / name, '')
 
@@ -182,8 +184,6 @@ class Renderer:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOL_ROOT), os.environ.get('PYTHONPATH', '')]))
         cmd = [sys.executable, '-m', 'sphinx', '-b', builder, '-q', '-j', 'auto',
                str(self.rst_dir), str(out_dir), '-c', str(self.rst_dir)]
-        if builder == 'html':   # Sphinx rewrites every page (and copies _static) when this changes
-            cmd += ['-D', f'd2l_setup={self._setup_hash("html")}']
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         (self.work / f'sphinx-{builder}.log').write_text(proc.stderr, encoding='utf-8')
         if proc.returncode != 0:
@@ -258,7 +258,17 @@ class Renderer:
             self._report('HTML', self._saved_warnings('html'))
             return
         self._begin('html')
+        theme = self._setup_hash('html')
+        theme_stamp = self._stamp_path('html-theme')
+        if not theme_stamp.is_file() or theme_stamp.read_text() != theme:
+            # Sphinx never removes a static file, and rewrites only the pages whose source or
+            # config changed: after a change to the theme, its assets or our extension, write
+            # every page afresh (the doctrees stay: sources are not read again).
+            for path in self.html_dir.glob('*'):
+                if path.name != '.doctrees':
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
         warnings = self._sphinx('html', self.html_dir)
+        write_atomic(theme_stamp, theme)
         self._done('html', warnings)
         self._report('HTML', warnings)
 

@@ -6,6 +6,7 @@ conf.py (written by d2lbook) sets ``d2l_language``, ``d2l_languages`` and
 import html
 import posixpath
 import re
+from pathlib import Path
 
 from sphinx.search import SearchLanguage
 
@@ -27,18 +28,43 @@ def _cjk_fonts(suffix):
             rf'\setCJKmonofont{{Noto Sans Mono CJK {suffix}}}' '\n')
 
 
+# HTML fonts: the system's, with the edition's CJK family first among the CJK ones,
+# so that Han characters take the forms of the edition's language.
+HTML_CJK_FONTS = {
+    'JP': '"Hiragino Sans", "Hiragino Kaku Gothic ProN", "Noto Sans CJK JP", "Noto Sans JP", "Yu Gothic", Meiryo',
+    'SC': '"PingFang SC", "Hiragino Sans GB", "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei"',
+    'KR': '"Apple SD Gothic Neo", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic"',
+}
+
+
+def _font_stacks(cjk):
+    cjk = HTML_CJK_FONTS[cjk] + ', ' if cjk else ''
+    return {'font-stack': '-apple-system, BlinkMacSystemFont, "Segoe UI", Helvetica, Arial, '
+                          f'{cjk}sans-serif, "Apple Color Emoji", "Segoe UI Emoji"',
+            'font-stack--monospace': '"SFMono-Regular", Menlo, Consolas, Monaco, "Liberation Mono", '
+                                     f'"DejaVu Sans Mono", {cjk}monospace'}
+
+
 def on_config_inited(app, config):
     lang = LANGUAGES[config.d2l_language]
-    # A light theme and local assets only: no fonts, icons or MathJax from other hosts.
-    config.html_theme = 'alabaster'
-    config.html_theme_options = {'fixed_sidebar': True, 'show_relbars': True, 'show_powered_by': False,
-                                 'sidebar_width': '260px', 'page_width': '1180px'}
-    config.html_sidebars = {'**': ['about.html', 'searchbox.html', 'navigation.html', 'relations.html']}
+    # Furo: responsive, light and dark, no fonts, icons or scripts from other hosts.
+    # (furo 2023.3.27 is the last release that supports Sphinx 5.)
+    config.html_theme = 'furo'
+    config.html_title = config.project
+    config.html_theme_options = {'top_of_page_button': None,
+                                 'light_css_variables': _font_stacks(lang.cjk_font)}
+    config.pygments_dark_style = 'github-dark'
     config.html_static_path = list(config.html_static_path) + [config.d2l_static]
     config.mathjax_path = 'mathjax/tex-chtml-full.js'
     config.mathjax3_config = {'options': {'enableMenu': False}}
     config.html_show_sourcelink = False
     config.html_copy_source = False
+    # sphinx-copybutton copies code cells only (outputs are not highlighted blocks),
+    # without prompts or the output lines of console-style examples.
+    config.copybutton_prompt_text = r'>>> |\.\.\. |\$ |In \[\d*\]: | {2,5}\.\.\.: '
+    config.copybutton_prompt_is_regexp = True
+    config.copybutton_exclude = '.linenos, .gp, .go'
+    config.copybutton_selector = 'div:not(.output) > div.highlight pre'
     config.numfig_secnum_depth = 1      # Fig. 2.3 in HTML, as in the PDF
     config.latex_docclass = {'manual': 'report', 'howto': 'article'}
     elements = dict(config.latex_elements)
@@ -62,6 +88,36 @@ def on_config_inited(app, config):
         config.today_fmt = lang.date_format
 
 
+# The theme's own words, in the editions' languages (Sphinx's catalogs lack them).
+THEME_TEXT = {
+    'On this page': {'ja': 'このページの内容', 'zh': '本页目录', 'ko': '이 페이지의 내용'},
+    'Next': {'ja': '次へ', 'zh': '下一页', 'ko': '다음'},
+    'Previous': {'ja': '前へ', 'zh': '上一页', 'ko': '이전'},
+    'Back to top': {'ja': 'ページの先頭へ', 'zh': '回到顶部', 'ko': '맨 위로'},
+    'Home': {'ja': 'ホーム', 'zh': '首页', 'ko': '홈'},
+}
+
+
+def add_theme_text(app):
+    """Add THEME_TEXT to Sphinx's message catalog for this edition, from a .mo file
+    written in the build's own directory."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    code, locale = app.config.d2l_language, app.config.language
+    catalog = Catalog(locale=locale, domain='sphinx')
+    for msgid, translations in THEME_TEXT.items():
+        if code in translations:
+            catalog.add(msgid, translations[code])
+    if not len(catalog):
+        return
+    base = Path(app.doctreedir) / 'theme-locale'
+    mo = base / locale / 'LC_MESSAGES' / 'sphinx.mo'
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    with open(mo, 'wb') as f:
+        write_mo(f, catalog)
+    app.add_message_catalog('sphinx', str(base))
+
+
 def _relative(pagename, target):
     """Link from the page ``pagename`` to ``target`` (both relative to the language root)."""
     depth = pagename.count('/')
@@ -79,7 +135,8 @@ def on_page_context(app, pagename, templatename, context, doctree):
         cls = ' class="d2l-current"' if code == here else ''
         items.append(f'<a href="{url}" hreflang="{code}" lang="{code}"{cls}>{name}</a>')
     extras = []
-    if doctree is not None and pagename != 'index':
+    # Sections only: the index, the references and Sphinx's own pages have no notebook.
+    if pagename != 'index' and (Path(links['notebooks']) / f'{pagename}.ipynb').is_file():
         extras.append(f'<a class="d2l-notebook" href="{_relative(pagename, "notebooks/" + pagename + ".ipynb")}" download>'
                       f'{html.escape(links["notebook_label"])}</a>')
         for key in ('colab', 'discuss'):
@@ -96,6 +153,13 @@ def on_page_context(app, pagename, templatename, context, doctree):
         for code in cfg.d2l_languages)
     # An empty icon keeps browsers from asking the server for /favicon.ico.
     context['metatags'] = context.get('metatags', '') + alternates + '<link rel="icon" href="data:,">'
+
+
+def hide_empty_outline(app, pagename, templatename, context, doctree):
+    """Furo 2023.3.27 counts a page with several toctrees (the book's index) as having an outline:
+    it shows an empty one and its scroll spy throws. Hide an outline without a heading to link to."""
+    if 'furo_hide_toc' in context and not re.search(r'href="#[^"]', context.get('toc') or ''):
+        context['furo_hide_toc'] = True
 
 
 class SearchKorean(SearchLanguage):
@@ -125,10 +189,11 @@ def setup(app):
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
     app.add_config_value('d2l_links', {}, 'html')
-    app.add_config_value('d2l_static', '', 'html')
-    app.add_config_value('d2l_setup', '', 'html')     # hash of the code, tools and assets behind the pages
-    app.connect('config-inited', on_config_inited)
+    app.add_config_value('d2l_static', '', 'html')      # the book's static/ (or the build system's)
+    app.setup_extension('sphinx_copybutton')
+    app.connect('config-inited', on_config_inited, priority=100)   # before sphinx-copybutton reads its settings
+    app.connect('config-inited', lambda app, config: add_theme_text(app))
     app.connect('html-page-context', on_page_context)
+    app.connect('html-page-context', hide_empty_outline, priority=600)    # after Furo's own
     app.add_css_file('book.css')
-    app.add_js_file('book.js')
     return {'parallel_read_safe': True, 'parallel_write_safe': True}

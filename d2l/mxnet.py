@@ -1383,6 +1383,270 @@ class NiN(ImageClassifier):
                                         magnitude=2))
 
 
+# Defined in chapter_convolutional-modern/googlenet.md
+class Inception(nn.Block):
+    """An Inception block: four branches whose outputs are concatenated along
+    the channel axis. c1 and c4 are the output channels of the 1x1 branch and
+    of the pooling branch; c2 and c3 are pairs (bottleneck channels, output
+    channels) of the 3x3 and the 5x5 branch."""
+    def __init__(self, c1, c2, c3, c4):
+        super().__init__()
+        def conv(channels, kernel_size):  # keeps height and width
+            return nn.Conv2D(channels, kernel_size, padding=kernel_size // 2,
+                             activation='relu')
+        layers = [[conv(c1, 1)],
+                  [conv(c2[0], 1), conv(c2[1], 3)],
+                  [conv(c3[0], 1), conv(c3[1], 5)],
+                  [nn.MaxPool2D(pool_size=3, strides=1, padding=1), conv(c4, 1)]]
+        self.branches = []
+        for branch_layers in layers:
+            branch = nn.Sequential()
+            branch.add(*branch_layers)
+            self.register_child(branch)
+            self.branches.append(branch)
+
+    def forward(self, X):
+        return np.concatenate([branch(X) for branch in self.branches], axis=1)
+
+
+# Defined in chapter_convolutional-modern/googlenet.md
+class GoogLeNet(ImageClassifier):
+    """GoogLeNet: a stem, stages of Inception blocks separated by max-pooling,
+    then global average pooling, dropout and a dense layer."""
+    def __init__(self, lr=0.01, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:  # the network of Szegedy et al. (2015)
+            stem = [(64, 7, 2, 3), 'pool', (64, 1, 1, 0), (192, 3, 1, 1), 'pool']
+            stages = [[(64, (96, 128), (16, 32), 32), (128, (128, 192), (32, 96), 64)],
+                      [(192, (96, 208), (16, 48), 64), (160, (112, 224), (24, 64), 64),
+                       (128, (128, 256), (24, 64), 64), (112, (144, 288), (32, 64), 64),
+                       (256, (160, 320), (32, 128), 128)],
+                      [(256, (160, 320), (32, 128), 128), (384, (192, 384), (48, 128), 128)]]
+        else:
+            stem = [(32, 3, 1, 1), 'pool']
+            stages = [[(16, (16, 24), (4, 8), 8)], [(32, (24, 48), (4, 12), 16)],
+                      [(64, (40, 80), (8, 32), 32)]]
+        self.net = nn.Sequential()
+        for layer in stem:
+            if layer == 'pool':
+                self.net.add(nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+            else:
+                channels, kernel, stride, padding = layer
+                self.net.add(nn.Conv2D(channels, kernel, strides=stride,
+                                       padding=padding, activation='relu'))
+        for i, stage in enumerate(stages):
+            if i > 0:
+                self.net.add(nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+            self.net.add(*[Inception(*channels) for channels in stage])
+        self.net.add(nn.GlobalAvgPool2D(), nn.Flatten(), nn.Dropout(0.4),
+                     nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
+# Defined in chapter_convolutional-modern/batch-norm.md
+def batch_stats(X):
+    """Mean and variance of X over all axes except axis 1 (features or channels)."""
+    axes = (0,) + tuple(range(2, X.ndim))
+    mean = X.mean(axis=axes)
+    shape = (1, -1) + (1,) * (X.ndim - 2)  # to broadcast against X
+    var = ((X - mean.reshape(shape)) ** 2).mean(axis=axes)
+    return mean, var
+
+
+# Defined in chapter_convolutional-modern/batch-norm.md
+class BatchNorm(nn.Block):
+    """Batch normalization from scratch, for dense layers (2D input) or
+    convolutions (4D input) with `num_features` features or channels."""
+    def __init__(self, num_features, momentum=0.9, eps=1e-5):
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        shape = (num_features,)
+        self.gamma = self.params.get('gamma', shape=shape, init=init.One())
+        self.beta = self.params.get('beta', shape=shape, init=init.Zero())
+        self.running_mean = self.params.get('running_mean', shape=shape,
+                                            init=init.Zero(), grad_req='null')
+        self.running_var = self.params.get('running_var', shape=shape,
+                                           init=init.One(), grad_req='null')
+
+    def forward(self, X):
+        if autograd.is_training():
+            mean, var = batch_stats(X)
+            with autograd.pause():  # update the copies on X's device in place
+                rho = self.momentum
+                for param, value in ((self.running_mean, mean), (self.running_var, var)):
+                    running = param.data(X.ctx)
+                    running[:] = rho * running + (1 - rho) * value
+        else:
+            mean, var = self.running_mean.data(X.ctx), self.running_var.data(X.ctx)
+        # gamma * (X - mean) / sqrt(var + eps) + beta, as X * scale + shift
+        scale = self.gamma.data(X.ctx) / np.sqrt(var + self.eps)
+        shift = self.beta.data(X.ctx) - mean * scale
+        shape = (1, -1) + (1,) * (X.ndim - 2)
+        return X * scale.reshape(shape) + shift.reshape(shape)
+
+
+# Defined in chapter_convolutional-modern/resnet.md
+class Residual(nn.Block):
+    """A residual block: two 3x3 convolutions with batch normalization, whose
+    output is added to the input (or to its 1x1 projection) before a ReLU."""
+    def __init__(self, channels, strides=1, project=False):
+        super().__init__()
+        self.body = nn.Sequential()
+        self.body.add(nn.Conv2D(channels, 3, strides=strides, padding=1, use_bias=False),
+                      nn.BatchNorm(), nn.Activation('relu'),
+                      nn.Conv2D(channels, 3, padding=1, use_bias=False),
+                      nn.BatchNorm())
+        self.shortcut = None
+        if project:  # match the channels and the resolution of the body's output
+            self.shortcut = nn.Sequential()
+            self.shortcut.add(nn.Conv2D(channels, 1, strides=strides, use_bias=False),
+                              nn.BatchNorm())
+
+    def forward(self, X):
+        skip = X if self.shortcut is None else self.shortcut(X)
+        return npx.relu(self.body(X) + skip)
+
+
+# Defined in chapter_convolutional-modern/resnet.md
+class ResNet(ImageClassifier):
+    """A ResNet: a stem, the stages in `arch` given as pairs (number of
+    residual blocks, channels), global average pooling and a dense layer.
+    full_size=True: the stem for 224x224 images (7x7 convolution, stride 2)."""
+    def __init__(self, arch, lr=0.05, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        stem_channels = arch[0][1]
+        self.net = nn.Sequential()
+        if full_size:
+            self.net.add(nn.Conv2D(stem_channels, 7, strides=2, padding=3, use_bias=False))
+        else:
+            self.net.add(nn.Conv2D(stem_channels, 3, padding=1, use_bias=False))
+        self.net.add(nn.BatchNorm(), nn.Activation('relu'),
+                     nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+        for i, (num_blocks, channels) in enumerate(arch):
+            for j in range(num_blocks):
+                downsample = i > 0 and j == 0  # first block of stages 2, 3, ...
+                self.net.add(Residual(channels, strides=2 if downsample else 1,
+                                      project=downsample))
+        self.net.add(nn.GlobalAvgPool2D(), nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
+# Defined in chapter_convolutional-modern/resnet.md
+class ResNeXtBlock(nn.Block):
+    """A ResNeXt block: 1x1 convolution to channels // bottleneck_ratio, a
+    grouped 3x3 convolution with groups of `group_width` channels, 1x1
+    convolution to `channels`, each with batch normalization; added to the
+    input (or its 1x1 projection) before a ReLU."""
+    def __init__(self, channels, bottleneck_ratio=1, group_width=None,
+                 strides=1, project=False):
+        super().__init__()
+        inner = channels // bottleneck_ratio
+        groups = inner // group_width if group_width else 1
+        self.body = nn.Sequential()
+        self.body.add(nn.Conv2D(inner, 1, use_bias=False), nn.BatchNorm(),
+                      nn.Activation('relu'),
+                      nn.Conv2D(inner, 3, strides=strides, padding=1, groups=groups,
+                                use_bias=False),
+                      nn.BatchNorm(), nn.Activation('relu'),
+                      nn.Conv2D(channels, 1, use_bias=False), nn.BatchNorm())
+        self.shortcut = None
+        if project:
+            self.shortcut = nn.Sequential()
+            self.shortcut.add(nn.Conv2D(channels, 1, strides=strides, use_bias=False),
+                              nn.BatchNorm())
+
+    def forward(self, X):
+        skip = X if self.shortcut is None else self.shortcut(X)
+        return npx.relu(self.body(X) + skip)
+
+
+# Defined in chapter_convolutional-modern/densenet.md
+class DenseBlock(nn.Block):
+    """A dense block: each of `num_layers` layers (BN, ReLU, 3x3 convolution
+    with `growth_rate` channels; with `bottleneck`, first BN, ReLU and a 1x1
+    convolution to 4 * growth_rate channels) sees the concatenation of the
+    block's input and all earlier outputs; the block returns all of them."""
+    def __init__(self, num_layers, growth_rate, bottleneck=False):
+        super().__init__()
+        self.layers = []
+        for _ in range(num_layers):
+            layer = nn.Sequential()
+            if bottleneck:
+                layer.add(nn.BatchNorm(), nn.Activation('relu'),
+                          nn.Conv2D(4 * growth_rate, 1, use_bias=False))
+            layer.add(nn.BatchNorm(), nn.Activation('relu'),
+                      nn.Conv2D(growth_rate, 3, padding=1, use_bias=False))
+            self.register_child(layer)
+            self.layers.append(layer)
+
+    def forward(self, X):
+        features = [X]
+        for layer in self.layers:
+            features.append(layer(np.concatenate(features, axis=1)))
+        return np.concatenate(features, axis=1)
+
+
+# Defined in chapter_convolutional-modern/densenet.md
+class DenseNet(ImageClassifier):
+    """DenseNet: a stem, dense blocks with `growth_rate` separated by
+    transition layers that halve channels and resolution, and a head.
+    full_size=True: DenseNet-121 for 224x224 images; otherwise three small
+    blocks for 32x32 images."""
+    def __init__(self, lr=0.05, num_classes=10, full_size=False):
+        super().__init__()
+        self.save_hyperparameters()
+        if full_size:
+            block_sizes, growth_rate, bottleneck = (6, 12, 24, 16), 32, True
+        else:
+            block_sizes, growth_rate, bottleneck = (2, 4, 4), 12, False
+        channels = 2 * growth_rate
+        self.net = nn.Sequential()
+        self.net.add(nn.Conv2D(channels, 7, strides=2, padding=3, use_bias=False)
+                     if full_size else nn.Conv2D(channels, 3, padding=1, use_bias=False),
+                     nn.BatchNorm(), nn.Activation('relu'),
+                     nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+        for i, num_layers in enumerate(block_sizes):
+            self.net.add(DenseBlock(num_layers, growth_rate, bottleneck))
+            channels += num_layers * growth_rate
+            if i < len(block_sizes) - 1:  # transition: half the channels, half the size
+                channels //= 2
+                self.net.add(nn.BatchNorm(), nn.Activation('relu'),
+                             nn.Conv2D(channels, 1, use_bias=False),
+                             nn.AvgPool2D(pool_size=2, strides=2))
+        self.net.add(nn.BatchNorm(), nn.Activation('relu'), nn.GlobalAvgPool2D(),
+                     nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
+# Defined in chapter_convolutional-modern/cnn-design.md
+class AnyNet(ImageClassifier):
+    """A network of the AnyNet design space: a 3x3 convolution as stem, stages
+    of ResNeXt blocks given in `stages` as tuples (depth, width, bottleneck
+    ratio, group width), the first block of each stage with stride 2, and a
+    head of global average pooling and a dense layer."""
+    def __init__(self, stages, stem_channels=16, stem_stride=1, lr=0.1,
+                 num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential()
+        self.net.add(nn.Conv2D(stem_channels, 3, strides=stem_stride, padding=1,
+                               use_bias=False),
+                     nn.BatchNorm(), nn.Activation('relu'))
+        for depth, width, bottleneck_ratio, group_width in stages:
+            for j in range(depth):
+                self.net.add(ResNeXtBlock(width, bottleneck_ratio, group_width,
+                                              strides=2 if j == 0 else 1,
+                                              project=j == 0))
+        self.net.add(nn.GlobalAvgPool2D(), nn.Dense(num_classes))
+        self.net.initialize(init.Xavier(rnd_type='gaussian', factor_type='in',
+                                        magnitude=2))
+
+
 # Defined in chapter_recurrent-neural-networks/text-sequence.md
 def load_book_text():
     """Return the book's English prose (a corpus shipped with the d2l package) as one string."""
@@ -1599,6 +1863,223 @@ class RNNLM(RNNLMScratch):
     def output_layer(self, outputs):
         """Logits (batch_size, num_steps, vocab_size) of the hidden states (steps, batch, hiddens)."""
         return self.linear(outputs).swapaxes(0, 1)
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+class LSTMScratch(Module):
+    """An LSTM layer built from arrays, with the interface of RNNScratch.
+
+    rnn(inputs, state=None) -> (outputs, (H, C)) for inputs (num_steps, batch_size, num_inputs):
+    the hidden states of all steps, (num_steps, batch_size, num_hiddens), and the hidden state H
+    and memory cell C after the last step, each (batch_size, num_hiddens); state=None starts from
+    zeros. The weights of the four blocks are stacked side by side in W_x, W_h and b, in the
+    order input gate, forget gate, candidate, output gate (as in Gluon)."""
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_x = sigma * np.random.normal(size=(num_inputs, 4 * num_hiddens))
+        self.W_h = sigma * np.random.normal(size=(num_hiddens, 4 * num_hiddens))
+        self.b = np.zeros((4 * num_hiddens,))
+        for param in (self.W_x, self.W_h, self.b):
+            param.attach_grad()
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+@add_to_class(LSTMScratch)
+def forward(self, inputs, state=None):
+    """Run over all time steps; return the hidden states of all steps and (H, C)."""
+    h = self.num_hiddens
+    if state is None:
+        zeros = np.zeros((inputs.shape[1], h), ctx=inputs.ctx)
+        state = (zeros, zeros)
+    H, C = state
+    input_terms = np.dot(inputs, self.W_x) + self.b  # all steps and blocks at once
+    outputs = []
+    for input_term in input_terms:
+        Z = input_term + np.dot(H, self.W_h)  # (batch_size, 4 * h)
+        I = npx.sigmoid(Z[:, :h])
+        F = npx.sigmoid(Z[:, h:2 * h])
+        C_tilde = np.tanh(Z[:, 2 * h:3 * h])
+        O = npx.sigmoid(Z[:, 3 * h:])
+        C = F * C + I * C_tilde
+        H = O * np.tanh(C)
+        outputs.append(H)
+    return np.stack(outputs), (H, C)
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+class GluonRNNLayer(Module):
+    """A Gluon recurrent layer class (rnn.RNN, rnn.LSTM, rnn.GRU) with the interface of
+    RNNScratch: rnn(inputs, state=None) -> (outputs, state), time first.
+
+    Extra keyword arguments go to the Gluon class (e.g., activation='tanh' for rnn.RNN,
+    bidirectional=True); the state is Gluon's list of arrays of shape
+    (num_layers * directions, batch_size, num_hiddens)."""
+    def __init__(self, layer_class, num_hiddens, num_layers=1, dropout=0, **kwargs):
+        super().__init__()
+        self.num_hiddens, self.num_layers = num_hiddens, num_layers
+        self.layer = layer_class(num_hiddens, num_layers, dropout=dropout, **kwargs)
+        self.layer.initialize(init.Xavier())
+
+    def forward(self, inputs, state=None):
+        """Run the fused Gluon layer over all steps; start from zeros if state is None."""
+        if state is None:
+            state = self.layer.begin_state(batch_size=inputs.shape[1], ctx=inputs.ctx)
+        return self.layer(inputs, state)
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+class LSTM(GluonRNNLayer):
+    """Gluon's LSTM layer with our interface; its state is Gluon's list [H, C]."""
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
+        super().__init__(rnn.LSTM, num_hiddens, num_layers, dropout)
+
+
+# Defined in chapter_recurrent-modern/lstm.md
+class AdamRNNLM(RNNLM):
+    """The language model RNNLM, trained with Adam instead of SGD."""
+    def configure_optimizers(self):
+        """Adam over all Gluon parameters, with learning rate `self.lr`."""
+        return gluon.Trainer(self.collect_params(), optimizer='adam',
+                             optimizer_params={'learning_rate': self.lr})
+
+
+# Defined in chapter_recurrent-modern/gru.md
+class GRUScratch(Module):
+    """A GRU layer built from arrays, with the interface of RNNScratch.
+
+    rnn(inputs, state=None) -> (outputs, H) for inputs (num_steps, batch_size, num_inputs): the
+    hidden states of all steps, (num_steps, batch_size, num_hiddens), and the last one. The reset
+    gate multiplies the hidden-to-hidden term after the matrix product, as in cuDNN and Gluon; the
+    blocks are stacked in the order reset gate, update gate, candidate."""
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_x = sigma * np.random.normal(size=(num_inputs, 3 * num_hiddens))
+        self.W_h = sigma * np.random.normal(size=(num_hiddens, 3 * num_hiddens))
+        self.b_x = np.zeros((3 * num_hiddens,))
+        self.b_h = np.zeros((3 * num_hiddens,))
+        for param in (self.W_x, self.W_h, self.b_x, self.b_h):
+            param.attach_grad()
+
+
+# Defined in chapter_recurrent-modern/gru.md
+@add_to_class(GRUScratch)
+def forward(self, inputs, state=None):
+    """Run over all time steps; return the hidden states of all steps and the last one."""
+    h = self.num_hiddens
+    H = np.zeros((inputs.shape[1], h), ctx=inputs.ctx) if state is None else state
+    input_terms = np.dot(inputs, self.W_x) + self.b_x  # all steps and blocks at once
+    outputs = []
+    for x_term in input_terms:
+        h_term = np.dot(H, self.W_h) + self.b_h  # (batch_size, 3 * h)
+        R = npx.sigmoid(x_term[:, :h] + h_term[:, :h])
+        Z = npx.sigmoid(x_term[:, h:2 * h] + h_term[:, h:2 * h])
+        H_tilde = np.tanh(x_term[:, 2 * h:] + R * h_term[:, 2 * h:])
+        H = Z * H + (1 - Z) * H_tilde
+        outputs.append(H)
+    return np.stack(outputs), H
+
+
+# Defined in chapter_recurrent-modern/gru.md
+class GRU(GluonRNNLayer):
+    """Gluon's GRU layer with our interface; its state is Gluon's list [H]."""
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
+        super().__init__(rnn.GRU, num_hiddens, num_layers, dropout)
+
+
+# Defined in chapter_recurrent-modern/deep-rnn.md
+class StackedRNNScratch(Module):
+    """`num_layers` recurrent layers on top of each other, each reading the outputs of the one below.
+
+    Called as rnn(inputs, state=None) -> (outputs, states): the outputs of the top layer and the
+    list of the layers' states. Each layer is made as layer_class(num_inputs, num_hiddens, sigma),
+    e.g., with RNNScratch, GRUScratch or LSTMScratch."""
+    def __init__(self, num_inputs, num_hiddens, num_layers, layer_class=RNNScratch,
+                 sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        for i in range(num_layers):
+            inputs = num_inputs if i == 0 else num_hiddens
+            setattr(self, f'layer{i}', layer_class(inputs, num_hiddens, sigma=sigma))
+
+    def layers(self):
+        """The recurrent layers, from the bottom to the top."""
+        return [getattr(self, f'layer{i}') for i in range(self.num_layers)]
+
+    def forward(self, inputs, state=None):
+        """Run the layers one after the other, each over the whole sequence."""
+        if state is None:
+            state = [None] * self.num_layers
+        new_state = []
+        for layer, layer_state in zip(self.layers(), state):
+            inputs, layer_state = layer(inputs, layer_state)  # outputs feed the next layer
+            new_state.append(layer_state)
+        return inputs, new_state
+
+    def scratch_params(self):
+        """The arrays of all layers, named 'layer<i>.<name>'."""
+        return {f'layer{i}.{name}': value for i, layer in enumerate(self.layers())
+                for name, value in layer.scratch_params().items()}
+
+    def to_devices(self, devices):
+        """Move the arrays of every layer."""
+        for layer in self.layers():
+            layer.to_devices(devices)
+
+    def load_state_dict(self, state):
+        """Give every layer its entries of a `state_dict`."""
+        for i, layer in enumerate(self.layers()):
+            prefix = f'scratch:layer{i}.'
+            layer.load_state_dict({'scratch:' + key[len(prefix):]: value
+                                   for key, value in state.items() if key.startswith(prefix)})
+
+
+# Defined in chapter_recurrent-modern/bi-rnn.md
+class BiRNNScratch(Module):
+    """A bidirectional layer: one recurrent layer reads the sequence forward, another backward.
+
+    rnn(inputs, state=None) -> (outputs, (forward_state, backward_state)), where the outputs have
+    2 * num_hiddens features per step: the forward and the backward hidden state of that step.
+    Each direction is made as layer_class(num_inputs, num_hiddens, sigma)."""
+    def __init__(self, num_inputs, num_hiddens, layer_class=RNNScratch, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.forward_layer = layer_class(num_inputs, num_hiddens, sigma=sigma)
+        self.backward_layer = layer_class(num_inputs, num_hiddens, sigma=sigma)
+
+    def forward(self, inputs, state=None):
+        """Run both layers; concatenate their hidden states step by step."""
+        if state is None:
+            state = (None, None)
+        halves, new_state = [], []
+        for layer, layer_state, backward in zip(self.directions().values(), state, (False, True)):
+            sequence = np.flip(inputs, axis=0) if backward else inputs  # reverse time
+            outputs, layer_state = layer(sequence, layer_state)
+            halves.append(np.flip(outputs, axis=0) if backward else outputs)
+            new_state.append(layer_state)
+        return np.concatenate(halves, axis=-1), tuple(new_state)
+
+    def directions(self):
+        """The two layers by name."""
+        return {'forward_layer': self.forward_layer, 'backward_layer': self.backward_layer}
+
+    def scratch_params(self):
+        """The arrays of both layers, named '<layer>.<name>'."""
+        return {f'{prefix}.{name}': value for prefix, layer in self.directions().items()
+                for name, value in layer.scratch_params().items()}
+
+    def to_devices(self, devices):
+        """Move the arrays of both layers."""
+        for layer in self.directions().values():
+            layer.to_devices(devices)
+
+    def load_state_dict(self, state):
+        """Give both layers their entries of a `state_dict`."""
+        for prefix, layer in self.directions().items():
+            start = f'scratch:{prefix}.'
+            layer.load_state_dict({'scratch:' + key[len(start):]: value
+                                   for key, value in state.items() if key.startswith(start)})
 
 
 # Defined in chapter_recurrent-modern/machine-translation-and-dataset.md
@@ -1893,14 +2374,24 @@ def predict_step(self, batch, device, num_steps, save_attention_weights=False):
     src, tgt_in, src_valid_len = [a.as_in_ctx(device) for a in batch[:3]]
     state = self.decoder.init_state(self.encoder(src, src_valid_len), src_valid_len)
     token = tgt_in[:, :1]
-    predictions, attention_weights = [], []
+    predictions, weights = [], []
     for _ in range(num_steps):
         logits, state = self.decoder(token, state)
-        token = logits.argmax(axis=-1).astype(tgt_in.dtype)
+        token = logits.argmax(axis=-1).astype(tgt_in.dtype)  # the most likely next token
         predictions.append(token)
-        if save_attention_weights:
-            attention_weights.append(self.decoder.attention_weights)
-    return np.concatenate(predictions, axis=1), attention_weights
+        if save_attention_weights:  # decoders with attention keep them in an attribute
+            weights.append(self.decoder.attention_weights)
+    return np.concatenate(predictions, axis=1), weights
+
+
+# Defined in chapter_recurrent-modern/seq2seq.md
+def embedding_and_gru(vocab_size, embed_size, num_hiddens, num_layers, dropout):
+    """An embedding layer and a (time-major) GRU with num_layers layers, Xavier-initialized."""
+    embedding = nn.Embedding(vocab_size, embed_size)
+    gru = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+    for block in (embedding, gru):
+        block.initialize(init.Xavier())
+    return embedding, gru
 
 
 # Defined in chapter_recurrent-modern/seq2seq.md
@@ -1912,9 +2403,8 @@ class Seq2SeqEncoder(Encoder):
     hidden states of all layers, (num_layers, batch, num_hiddens)."""
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
-        self.initialize(init.Xavier())
+        self.embedding, self.rnn = embedding_and_gru(vocab_size, embed_size, num_hiddens,
+                                                     num_layers, dropout)
 
     def forward(self, X, *args):
         """Encode X; extra arguments (valid lengths) are not needed here."""
@@ -1932,10 +2422,10 @@ class Seq2SeqDecoder(Decoder):
     (num_layers, batch, num_hiddens) starts as the encoder's final state."""
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
-        self.dense = nn.Dense(vocab_size, flatten=False)
-        self.initialize(init.Xavier())
+        self.embedding, self.rnn = embedding_and_gru(vocab_size, embed_size, num_hiddens,
+                                                     num_layers, dropout)
+        self.dense = nn.Dense(vocab_size, flatten=False)  # scores for the next token
+        self.dense.initialize(init.Xavier())
 
     def init_state(self, enc_all_outputs, *args):
         """Context and initial hidden state from the encoder's (outputs, state)."""
@@ -1974,7 +2464,8 @@ class Seq2Seq(EncoderDecoder):
 
     def configure_optimizers(self):
         """Adam with learning rate `self.lr`."""
-        return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
+        return gluon.Trainer(self.collect_params(), optimizer='adam',
+                             optimizer_params={'learning_rate': self.lr})
 
 
 # Defined in chapter_recurrent-modern/seq2seq.md
@@ -2000,7 +2491,7 @@ def bleu(pred_seq, label_seq, k):
 
 
 # Defined in chapter_recurrent-modern/beam-search.md
-def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.75):
+def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.7):
     """Beam search for every sentence of a batch (src, tgt_in, src_valid_len, ...).
 
     Returns a list with one (indices, log_probability) pair per sentence: the target indices of
@@ -2043,6 +2534,349 @@ def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.75):
             indices = indices[:indices.index(eos)]
         results.append((indices, float(scores[i, j])))
     return results
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/queries-keys-values.md
+def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5),
+                  cmap='Reds'):
+    """Draw matrices as heat maps on one color scale; return the axes.
+
+    `matrices` has the shape (m, n), (cols, m, n) or (rows, cols, m, n); `titles` gives
+    one title per panel, row by row; `figsize` is the size of one panel in inches."""
+    M = matrices.asnumpy() if hasattr(matrices, 'asnumpy') else onp.asarray(matrices)
+    M = M.reshape((1,) * (4 - M.ndim) + M.shape)  # always (rows, cols, m, n)
+    rows, cols = M.shape[:2]
+    use_svg_display()
+    fig, axes = plt.subplots(rows, cols, sharex=True, sharey=True, squeeze=False,
+                                 figsize=(figsize[0] * cols + 1, figsize[1] * rows))
+    for k, ax in enumerate(axes.flat):
+        r, c = divmod(k, cols)
+        image = ax.imshow(M[r, c], cmap=cmap, vmin=M.min(), vmax=M.max(), aspect='auto')
+        ax.locator_params(integer=True)  # ticks at rows and columns, not between them
+        if titles is not None:
+            ax.set_title(titles[k])
+        if r == rows - 1:
+            ax.set_xlabel(xlabel)
+        if c == 0:
+            ax.set_ylabel(ylabel)
+    fig.colorbar(image, ax=axes, shrink=0.8)
+    return axes
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
+def masked_softmax(X, valid_lens):
+    """Softmax over the last axis of X (batch, num_queries, num_keys), in which the keys at
+    positions >= the valid length get weight 0.
+
+    valid_lens: None (no mask), (batch,) for one length per example, or (batch, num_queries)
+    for one length per query."""
+    if valid_lens is None:
+        return npx.softmax(X, axis=-1)
+    lens = valid_lens.astype('int32')
+    # Shape the lengths so that they broadcast against the key positions
+    lens = lens.reshape(-1, 1, 1) if lens.ndim == 1 else np.expand_dims(lens, -1)
+    keep = np.arange(X.shape[-1], dtype='int32', ctx=X.ctx) < lens
+    return npx.softmax(np.where(keep, X, -1e6), axis=-1)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
+class DotProductAttention(nn.Block):
+    """Scaled dot product attention, softmax(Q K^T / sqrt(d)) V, for a minibatch.
+
+    forward(queries (batch, n, d), keys (batch, m, d), values (batch, m, v), valid_lens)
+    returns (batch, n, v); valid_lens as in masked_softmax."""
+    def __init__(self, dropout=0):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        d = queries.shape[-1]
+        scores = npx.batch_dot(queries, keys, transpose_b=True) / math.sqrt(d)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return npx.batch_dot(self.dropout(self.attention_weights), values)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
+class AdditiveAttention(nn.Block):
+    """Additive attention: score(q, k) = w_v^T tanh(W_q q + W_k k), for a minibatch.
+
+    forward(queries (batch, n, q), keys (batch, m, k), values (batch, m, v), valid_lens)
+    returns (batch, n, v); valid_lens as in masked_softmax."""
+    def __init__(self, num_hiddens, dropout=0):
+        super().__init__()
+        self.W_q = nn.Dense(num_hiddens, use_bias=False, flatten=False)
+        self.W_k = nn.Dense(num_hiddens, use_bias=False, flatten=False)
+        self.w_v = nn.Dense(1, use_bias=False, flatten=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        q = np.expand_dims(self.W_q(queries), 2)       # (batch, n, 1, h)
+        k = np.expand_dims(self.W_k(keys), 1)          # (batch, 1, m, h)
+        features = npx.activation(q + k, act_type='tanh')  # (batch, n, m, h)
+        scores = self.w_v(features).squeeze(-1)        # (batch, n, m)
+        self.attention_weights = masked_softmax(scores, valid_lens)
+        return npx.batch_dot(self.dropout(self.attention_weights), values)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
+class AttentionDecoder(Decoder):
+    """Interface of decoders with attention: `attention_weights` holds the weights of the
+    last call of forward."""
+    @property
+    def attention_weights(self):
+        raise NotImplementedError('an attention decoder must define attention_weights')
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
+class Seq2SeqAttentionDecoder(AttentionDecoder):
+    """GRU decoder that attends to the encoder's hidden states at every step (Bahdanau et al.).
+
+    attention: an attention layer (queries, keys, values, valid_lens); by default additive
+    attention. The state is (enc_outputs (batch, T, num_hiddens), hidden state
+    (num_layers, batch, num_hiddens), enc_valid_lens)."""
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0,
+                 attention=None):
+        super().__init__()
+        self.attention = attention or AdditiveAttention(num_hiddens, dropout)
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
+        self.dense = nn.Dense(vocab_size, flatten=False)
+        self.initialize(init.Xavier())
+
+    def init_state(self, enc_all_outputs, enc_valid_lens):
+        """Keys and values (the encoder's outputs), initial hidden state, valid lengths."""
+        outputs, hidden = enc_all_outputs
+        return outputs.swapaxes(0, 1), hidden, enc_valid_lens
+
+    def forward(self, X, state):
+        """Logits (batch, num_steps, vocab_size) for inputs X (batch, num_steps), new state."""
+        enc_outputs, hidden, enc_valid_lens = state
+        outputs, self._weights = [], []
+        for x in self.embedding(X.T):  # one step at a time: x is (batch, embed_size)
+            query = np.expand_dims(hidden[-1], 1)  # top layer, (batch, 1, num_hiddens)
+            context = self.attention(query, enc_outputs, enc_outputs, enc_valid_lens)
+            step_input = np.concatenate([context[:, 0], x], axis=-1)
+            out, [hidden] = self.rnn(np.expand_dims(step_input, 0), [hidden])
+            outputs.append(out)
+            self._weights.append(self.attention.attention_weights)
+        logits = self.dense(np.concatenate(outputs, axis=0)).swapaxes(0, 1)
+        return logits, (enc_outputs, hidden, enc_valid_lens)
+
+    @property
+    def attention_weights(self):
+        """Weights of the last call: (batch, its number of steps, source positions)."""
+        return np.concatenate(self._weights, axis=1)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
+def translate_validation(model, data):
+    """Greedy translations of the validation pairs of `data` (an MTData) by `model`.
+
+    Returns the lists (translations, references, BLEU scores), one entry per pair."""
+    val = [array[data.num_train:] for array in data.arrays]
+    preds, _ = model.predict_step(val, try_gpu(), data.num_steps)
+    translations = [data.decode(row) for row in preds]
+    references = [data.decode(row) for row in val[3]]
+    scores = [bleu(t, r, 4) for t, r in zip(translations, references)]
+    return translations, references, scores
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/multihead-attention.md
+class MultiHeadAttention(nn.Block):
+    """Multi-head scaled dot product attention with num_hiddens = num_heads * head width.
+
+    forward(queries (batch, n, d_q), keys (batch, m, d_k), values (batch, m, d_v), valid_lens)
+    returns (batch, n, num_hiddens); valid_lens as in masked_softmax."""
+    def __init__(self, num_hiddens, num_heads, dropout=0, use_bias=False):
+        super().__init__()
+        if num_hiddens % num_heads:
+            raise ValueError(f'{num_hiddens} hidden units cannot be split into {num_heads} heads')
+        self.num_heads = num_heads
+        self.attention = DotProductAttention(dropout)
+        self.W_q = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+        self.W_k = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+        self.W_v = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+        self.W_o = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+
+    def split_heads(self, X):
+        """(batch, n, num_hiddens) -> (batch * num_heads, n, num_hiddens / num_heads)."""
+        batch, n, _ = X.shape
+        X = X.reshape(batch, n, self.num_heads, -1).transpose(0, 2, 1, 3)
+        return X.reshape(batch * self.num_heads, n, -1)
+
+    def merge_heads(self, X):
+        """(batch * num_heads, n, head width) -> (batch, n, num_hiddens); undoes split_heads."""
+        _, n, width = X.shape
+        X = X.reshape(-1, self.num_heads, n, width).transpose(0, 2, 1, 3)
+        return X.reshape(X.shape[0], n, -1)
+
+    def forward(self, queries, keys, values, valid_lens=None):
+        if valid_lens is not None:  # every example has num_heads rows now
+            valid_lens = valid_lens.repeat(self.num_heads, axis=0)
+        heads = self.attention(self.split_heads(self.W_q(queries)),
+                               self.split_heads(self.W_k(keys)),
+                               self.split_heads(self.W_v(values)), valid_lens)
+        return self.W_o(self.merge_heads(heads))
+
+    @property
+    def attention_weights(self):
+        """The weights of the last call, shaped (batch, num_heads, num_queries, num_keys)."""
+        weights = self.attention.attention_weights
+        return weights.reshape(-1, self.num_heads, *weights.shape[1:])
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/self-attention-and-positional-encoding.md
+class PositionalEncoding(nn.Block):
+    """Adds the sinusoidal position encodings of Vaswani et al. (2017), then dropout.
+
+    forward(X, offset=0): X is (batch, num_steps, num_hiddens); its first step gets
+    position `offset` (useful when decoding one step at a time)."""
+    def __init__(self, num_hiddens, dropout=0, max_len=1000):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        positions = onp.arange(max_len).reshape(-1, 1)
+        frequencies = 10000.0 ** (-onp.arange(0, num_hiddens, 2) / num_hiddens)
+        angles = positions * frequencies  # (max_len, ceil(num_hiddens / 2))
+        P = onp.empty((max_len, num_hiddens), dtype='float32')
+        P[:, 0::2] = onp.sin(angles)
+        P[:, 1::2] = onp.cos(angles[:, :num_hiddens // 2])
+        self.P = np.array(P)
+
+    def forward(self, X, offset=0):
+        P = self.P[offset:offset + X.shape[1]].as_in_ctx(X.ctx)
+        return self.dropout(X + P)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class PositionWiseFFN(nn.Block):
+    """The same two-layer MLP (ReLU hidden layer) applied to every position of a sequence."""
+    def __init__(self, ffn_num_hiddens, ffn_num_outputs):
+        super().__init__()
+        self.dense1 = nn.Dense(ffn_num_hiddens, activation='relu', flatten=False)
+        self.dense2 = nn.Dense(ffn_num_outputs, flatten=False)
+
+    def forward(self, X):
+        return self.dense2(self.dense1(X))
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class AddNorm(nn.Block):
+    """Residual connection followed by layer normalization: LayerNorm(X + dropout(Y))."""
+    def __init__(self, dropout):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.ln = nn.LayerNorm()
+
+    def forward(self, X, Y):
+        return self.ln(X + self.dropout(Y))
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class TransformerEncoderBlock(nn.Block):
+    """Multi-head self-attention and a position-wise FFN, each with residual and layer norm."""
+    def __init__(self, num_hiddens, ffn_num_hiddens, num_heads, dropout, use_bias=False):
+        super().__init__()
+        self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout, use_bias)
+        self.addnorm1 = AddNorm(dropout)
+        self.ffn = PositionWiseFFN(ffn_num_hiddens, num_hiddens)
+        self.addnorm2 = AddNorm(dropout)
+
+    def forward(self, X, valid_lens):
+        Y = self.addnorm1(X, self.attention(X, X, X, valid_lens))
+        return self.addnorm2(Y, self.ffn(Y))
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class TransformerEncoder(Encoder):
+    """Embedding, positional encoding and num_blks Transformer encoder blocks.
+
+    forward(X (batch, num_steps), valid_lens (batch,)) -> (batch, num_steps, num_hiddens)."""
+    def __init__(self, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks,
+                 dropout, use_bias=False):
+        super().__init__()
+        self.num_hiddens = num_hiddens
+        self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        self.pos_encoding = PositionalEncoding(num_hiddens, dropout)
+        self.blks = nn.Sequential()
+        for _ in range(num_blks):
+            self.blks.add(TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads,
+                                                  dropout, use_bias))
+        self.initialize(init.Xavier())
+
+    def forward(self, X, valid_lens):
+        X = self.pos_encoding(self.embedding(X) * math.sqrt(self.num_hiddens))
+        self.attention_weights = []  # one (batch, heads, num_steps, num_steps) array per block
+        for blk in self.blks:
+            X = blk(X, valid_lens)
+            self.attention_weights.append(blk.attention.attention_weights)
+        return X
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class TransformerDecoderBlock(nn.Block):
+    """Masked self-attention, encoder-decoder attention and a position-wise FFN, each with
+    residual and layer norm; block i keeps the decoder's past inputs in state[2][i]."""
+    def __init__(self, num_hiddens, ffn_num_hiddens, num_heads, dropout, i):
+        super().__init__()
+        self.i = i
+        self.self_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.addnorm1 = AddNorm(dropout)
+        self.cross_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.addnorm2 = AddNorm(dropout)
+        self.ffn = PositionWiseFFN(ffn_num_hiddens, num_hiddens)
+        self.addnorm3 = AddNorm(dropout)
+
+    def forward(self, X, state):
+        enc_outputs, enc_valid_lens, cache = state
+        # Keys and values of the self-attention: all inputs so far, this call's included
+        keys = X if cache[self.i] is None else np.concatenate([cache[self.i], X], axis=1)
+        cache[self.i] = keys
+        batch, m, _ = X.shape
+        c = keys.shape[1] - m  # number of earlier positions
+        causal_lens = np.arange(c + 1, c + m + 1, dtype='int32', ctx=X.ctx)
+        causal_lens = np.broadcast_to(causal_lens.reshape(1, m), (batch, m))
+        Y = self.addnorm1(X, self.self_attention(X, keys, keys, causal_lens))
+        Z = self.addnorm2(Y, self.cross_attention(Y, enc_outputs, enc_outputs, enc_valid_lens))
+        return self.addnorm3(Z, self.ffn(Z)), state
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/transformer.md
+class TransformerDecoder(AttentionDecoder):
+    """Embedding, positional encoding, num_blks Transformer decoder blocks and a dense output.
+
+    The state is [enc_outputs, enc_valid_lens, cache], where cache[i] holds the inputs of
+    block i from earlier calls (None at first), so that prediction can go step by step."""
+    def __init__(self, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks, dropout):
+        super().__init__()
+        self.num_hiddens, self.num_blks = num_hiddens, num_blks
+        self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        self.pos_encoding = PositionalEncoding(num_hiddens, dropout)
+        self.blks = nn.Sequential()
+        for i in range(num_blks):
+            self.blks.add(TransformerDecoderBlock(num_hiddens, ffn_num_hiddens, num_heads,
+                                                  dropout, i))
+        self.dense = nn.Dense(vocab_size, flatten=False)
+        self.initialize(init.Xavier())
+
+    def init_state(self, enc_outputs, enc_valid_lens):
+        return [enc_outputs, enc_valid_lens, [None] * self.num_blks]
+
+    def forward(self, X, state):
+        cache = state[2]
+        offset = 0 if cache[0] is None else cache[0].shape[1]
+        X = self.pos_encoding(self.embedding(X) * math.sqrt(self.num_hiddens), offset)
+        self._weights = []
+        for blk in self.blks:
+            X, state = blk(X, state)
+            self._weights.append((blk.self_attention.attention_weights,
+                                  blk.cross_attention.attention_weights))
+        return self.dense(X), state
+
+    @property
+    def attention_weights(self):
+        """Per block: (self-attention, encoder-decoder attention) weights of the last call,
+        each (batch, heads, num_queries, num_keys)."""
+        return self._weights
 
 
 # Defined in chapter_appendix/data-hub.md

@@ -1,5 +1,4 @@
-"""Shared helpers: copy a fixture book and run the real build on it."""
-import json
+"""Shared helpers: copy a fixture book and run the real build on it; fixed seeds for library tests."""
 import os
 import shutil
 import signal
@@ -53,3 +52,18 @@ def built_book(tmp_path_factory):
     result = run_build(root)
     assert result.returncode == 0, result.stdout + result.stderr
     return root, result
+
+
+@pytest.fixture(autouse=True)
+def seeded_and_closed(request):
+    """Tests of the ``d2l`` library start from fixed seeds and leave no figure open."""
+    if not request.module.__name__.startswith(('test_library', 'test_training')):
+        yield
+        return
+    import numpy as onp
+    from mxnet import npx
+    from d2l import mxnet as d2l
+    npx.random.seed(0)
+    onp.random.seed(0)
+    yield
+    d2l.plt.close('all')

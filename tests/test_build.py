@@ -51,6 +51,23 @@ def test_html_resolves_references_and_shows_outputs(built_book):
     assert 'href="../minibook-en.pdf"' in page
 
 
+def test_colab_links_resolve_to_the_notebooks_tree(built_book):
+    root, _ = built_book
+    site, tree = root / '_build/site', root / '_build/colab'
+    prefix = 'https://colab.example.org/'      # the fixture's colab_url is this + {lang}/{path}.ipynb
+    pages = {p: read(p) for p in site.rglob('*.html')}
+    links = [link for text in pages.values() for link in re.findall(r'class="d2l-colab" href="([^"]+)"', text)]
+    assert len(links) == 4 * 3                 # each section (preface, chapter, arrays) in each edition
+    for link in links:
+        assert link.startswith(prefix), link
+        notebook = tree / link[len(prefix):]
+        assert notebook.is_file(), link
+        nbformat.validate(nbformat.read(notebook, as_version=4))
+    # the references page is no section: no notebook, Colab or discussion link
+    assert 'd2l-notebook' not in pages[site / 'en/references.html']
+    assert 'd2l-colab' not in pages[site / 'en/references.html']
+
+
 def test_japanese_page_is_localized(built_book):
     root, _ = built_book
     page = page_text(root / '_build/site/ja/chapter_basics/arrays.html')

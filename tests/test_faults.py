@@ -206,7 +206,7 @@ def test_second_build_waits_for_the_first(tmp_path):
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert second.returncode == 0, second.stderr
-    assert 'another build is running on this tree: build.py execute --lang en --root' in second.stdout
+    assert 'another build is running on this tree; waiting for it to finish: build.py execute --lang en --root' in second.stdout
     assert f'(pid {first.pid}, started ' in second.stdout
     assert 'notebooks executed: 0' in second.stdout     # the first one's results were reused
 

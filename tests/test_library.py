@@ -41,15 +41,6 @@ def need(*names):
         pytest.skip('not in d2l.mxnet yet: ' + ', '.join(missing))
 
 
-@pytest.fixture(autouse=True)
-def seeded_and_closed():
-    """Fixed seeds for every test; no figure outlives its test."""
-    npx.random.seed(0)
-    onp.random.seed(0)
-    yield
-    d2l.plt.close('all')
-
-
 def quiet_trainer(max_epochs, **kwargs):
     """A trainer without a progress board (its history is still recorded)."""
     return d2l.Trainer(max_epochs, board=False, **kwargs)

@@ -1,6 +1,8 @@
-"""Tests of the machine-translation code of the chapter "Modern Recurrent Neural Networks"
+"""Tests of the library code of the chapter "Modern Recurrent Neural Networks"
 (chapters/en/chapter_recurrent-modern/): the rule-made English-French corpus (``d2l.EnglishFrench``),
-its tokenizer and data module (``d2l.MTData``), the encoder-decoder classes and ``d2l.bleu``.
+its tokenizer and data module (``d2l.MTData``), the encoder-decoder classes, ``d2l.bleu`` and
+``d2l.beam_search``, and the recurrent layers (LSTM, GRU, stacked, bidirectional), which must compute
+exactly what Gluon's layers compute and must train inside the language models of the previous chapter.
 
 The corpus must be deterministic given its seed, grammatical by the rules the book states, free of
 duplicates, and split into training and validation pairs that do not overlap.
@@ -16,7 +18,7 @@ import numpy as onp  # noqa: E402
 import pytest  # noqa: E402
 
 from d2l import mxnet as d2l  # noqa: E402
-from mxnet import np, npx  # noqa: E402
+from mxnet import np  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not hasattr(d2l, 'MTData'), reason='d2l.MTData not saved yet')
 
@@ -25,14 +27,6 @@ def need(*names):
     missing = [n for n in names if not hasattr(d2l, n)]
     if missing:
         pytest.skip('not in d2l.mxnet yet: ' + ', '.join(missing))
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    npx.random.seed(0)
-    onp.random.seed(0)
-    yield
-    d2l.plt.close('all')
 
 
 @pytest.fixture(scope='module')
@@ -222,3 +216,133 @@ def test_seq2seq_learns_a_little(data):
     model = d2l.Seq2Seq(encoder, decoder, tgt_pad=1, lr=0.02)
     history = d2l.Trainer(max_epochs=3, gradient_clip_val=1, board=False).fit(model, data)
     assert history['val_loss'].iloc[-1] < 0.6 * math.log(len(data.tgt_vocab))
+
+
+def test_beam_search_with_beam_size_one_is_greedy(data):
+    need('beam_search', 'Seq2Seq')
+    encoder = d2l.Seq2SeqEncoder(len(data.src_vocab), 8, 16, 1)
+    decoder = d2l.Seq2SeqDecoder(len(data.tgt_vocab), 8, 16, 1)
+    model = d2l.Seq2Seq(encoder, decoder, tgt_pad=1, lr=0.01)
+    batch = [a[:20] for a in data.arrays]
+    eos = data.tgt_vocab['<eos>']
+    preds, _ = model.predict_step(batch, d2l.try_gpu(), 12)
+    greedy = [data.decode(row) for row in preds]
+    results = d2l.beam_search(model, batch, d2l.try_gpu(), 12, 1, eos)
+    assert [' '.join(data.tgt_vocab.to_tokens(ids)) for ids, _ in results] == greedy
+    wider = d2l.beam_search(model, batch, d2l.try_gpu(), 12, 3, eos, alpha=0)
+    assert len(wider) == 20
+    for ids, logp in wider:
+        assert eos not in ids and len(ids) <= 12 and logp <= 0
+
+
+# ---------------------------------------------------------------- the recurrent layers of the chapter
+
+def _copy_check(layer, gluon_layer, X, state_of):
+    """Compare a scratch layer with a Gluon layer on X; return the largest difference."""
+    Y_gluon, states = gluon_layer(X, gluon_layer.begin_state(batch_size=X.shape[1]))
+    Y, state = layer(X)
+    return max(float(np.abs(Y - Y_gluon).max()), state_of(state, states))
+
+
+def _random_biases(gluon_layer):
+    for name, param in gluon_layer.collect_params().items():
+        if name.endswith('bias'):
+            param.set_data(np.random.normal(0, 0.5, size=param.shape))
+
+
+def test_lstm_and_gru_scratch_match_gluon():
+    need('LSTMScratch', 'GRUScratch')
+    from mxnet import init
+    from mxnet.gluon import rnn
+    X = np.random.normal(size=(6, 3, 5))
+    g = rnn.LSTM(7, input_size=5)
+    g.initialize(init.Normal(0.5))
+    _random_biases(g)
+    lstm = d2l.LSTMScratch(5, 7)
+    lstm.W_x[:] = g.l0_i2h_weight.data().T
+    lstm.W_h[:] = g.l0_h2h_weight.data().T
+    lstm.b[:] = g.l0_i2h_bias.data() + g.l0_h2h_bias.data()
+    diff = _copy_check(lstm, g, X, lambda s, gs: max(float(np.abs(s[0] - gs[0][0]).max()),
+                                                     float(np.abs(s[1] - gs[1][0]).max())))
+    assert diff < 1e-5
+    g = rnn.GRU(7, input_size=5)
+    g.initialize(init.Normal(0.5))
+    _random_biases(g)
+    gru = d2l.GRUScratch(5, 7)
+    gru.W_x[:] = g.l0_i2h_weight.data().T
+    gru.W_h[:] = g.l0_h2h_weight.data().T
+    gru.b_x[:] = g.l0_i2h_bias.data()
+    gru.b_h[:] = g.l0_h2h_bias.data()
+    assert _copy_check(gru, g, X, lambda s, gs: float(np.abs(s - gs[0][0]).max())) < 1e-5
+
+
+def test_stacked_and_bidirectional_scratch_match_gluon():
+    need('StackedRNNScratch', 'BiRNNScratch')
+    from mxnet import init
+    from mxnet.gluon import rnn
+    X = np.random.normal(size=(6, 3, 5))
+    g = rnn.RNN(7, num_layers=3, activation='tanh', input_size=5)
+    g.initialize(init.Normal(0.5))
+    _random_biases(g)
+    stack = d2l.StackedRNNScratch(5, 7, 3)
+    for i, layer in enumerate(stack.layers()):
+        layer.W_xh[:] = getattr(g, f'l{i}_i2h_weight').data().T
+        layer.W_hh[:] = getattr(g, f'l{i}_h2h_weight').data().T
+        layer.b_h[:] = getattr(g, f'l{i}_i2h_bias').data() + getattr(g, f'l{i}_h2h_bias').data()
+    diff = _copy_check(stack, g, X, lambda s, gs: max(float(np.abs(s[i] - gs[0][i]).max())
+                                                      for i in range(3)))
+    assert diff < 1e-5
+    g = rnn.RNN(7, activation='tanh', bidirectional=True, input_size=5)
+    g.initialize(init.Normal(0.5))
+    _random_biases(g)
+    bi = d2l.BiRNNScratch(5, 7)
+    for prefix, layer in [('l0', bi.forward_layer), ('r0', bi.backward_layer)]:
+        layer.W_xh[:] = getattr(g, f'{prefix}_i2h_weight').data().T
+        layer.W_hh[:] = getattr(g, f'{prefix}_h2h_weight').data().T
+        layer.b_h[:] = (getattr(g, f'{prefix}_i2h_bias').data()
+                        + getattr(g, f'{prefix}_h2h_bias').data())
+    diff = _copy_check(bi, g, X, lambda s, gs: max(float(np.abs(s[0] - gs[0][0]).max()),
+                                                   float(np.abs(s[1] - gs[0][1]).max())))
+    assert diff < 1e-5
+
+
+@pytest.mark.parametrize('make_layer', ['lstm', 'gru', 'stacked', 'bi'])
+def test_scratch_layers_train_in_the_language_model(make_layer, tmp_path):
+    """Scratch layers plug into d2l.RNNLMScratch: parameters found, trained, saved and loaded."""
+    need('RNNLMScratch', 'LSTMScratch', 'GRUScratch', 'StackedRNNScratch', 'BiRNNScratch')
+    text = d2l.BookText(batch_size=16, num_steps=8, num_train=64, num_val=16)
+    V = len(text.vocab)
+    layer = {'lstm': lambda: d2l.LSTMScratch(V, 16, sigma=0.1),
+             'gru': lambda: d2l.GRUScratch(V, 16, sigma=0.1),
+             'stacked': lambda: d2l.StackedRNNScratch(V, 16, 2, d2l.GRUScratch, sigma=0.1),
+             'bi': lambda: d2l.BiRNNScratch(V, 8, sigma=0.1)}[make_layer]()
+    if make_layer == 'bi':
+        layer.num_hiddens = 16  # the language model reads 2 * 8 features per step
+    model = d2l.RNNLMScratch(layer, V, lr=1)
+    names = set(model.scratch_params())
+    assert all(name.startswith('rnn.') for name in names - {'W_hq', 'b_q'})
+    before = {k: v.copy() for k, v in model.scratch_params().items()}
+    history = d2l.Trainer(max_epochs=1, gradient_clip_val=1, board=False).fit(model, text)
+    assert onp.isfinite(history['val_loss']).all()
+    changed = [k for k, v in model.scratch_params().items() if (v != before[k]).any()]
+    assert set(changed) == names
+    path = str(tmp_path / 'model.params')
+    model.save(path)
+    state = model.state_dict()
+    for v in model.scratch_params().values():
+        v[:] = 0
+    model.load(path)
+    for key, value in model.state_dict().items():
+        assert (value == state[key]).all()
+
+
+def test_gluon_wrappers():
+    need('LSTM', 'GRU', 'AdamRNNLM')
+    X = np.random.normal(size=(5, 4, 3))
+    for cls in (d2l.LSTM, d2l.GRU):
+        layer = cls(6, num_layers=2)
+        outputs, state = layer(X)
+        assert outputs.shape == (5, 4, 6)
+        assert all(s.shape == (2, 4, 6) for s in state)
+    model = d2l.AdamRNNLM(d2l.GRU(8), vocab_size=10, lr=0.01)
+    assert model.configure_optimizers()._optimizer.__class__.__name__ == 'Adam'

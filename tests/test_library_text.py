@@ -18,7 +18,7 @@ import numpy as onp  # noqa: E402
 import pytest  # noqa: E402
 
 from d2l import mxnet as d2l  # noqa: E402
-from mxnet import autograd, np, npx  # noqa: E402
+from mxnet import autograd, np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / 'd2l' / 'data' / 'book-prose.txt'
@@ -29,14 +29,6 @@ def need(*names):
     missing = [n for n in names if not hasattr(d2l, n)]
     if missing:
         pytest.skip('not in d2l.mxnet yet: ' + ', '.join(missing))
-
-
-@pytest.fixture(autouse=True)
-def seeded_and_closed():
-    npx.random.seed(0)
-    onp.random.seed(0)
-    yield
-    d2l.plt.close('all')
 
 
 def quiet(model):

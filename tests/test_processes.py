@@ -130,5 +130,5 @@ def test_commands_wait_for_the_build_and_say_who_holds_it(sleepy_book):
     assert build.returncode == 0, first
     for w, out in zip(waiting, outs):
         assert w.returncode == 0, out
-        assert 'another build is running on this tree: build.py execute --root' in out, out
+        assert 'another build is running on this tree; waiting for it to finish: build.py execute --root' in out, out
         assert f'(pid {build.pid}, started ' in out

@@ -10,21 +10,12 @@ matplotlib.use('Agg', force=True)  # before d2l imports pyplot
 import nbformat  # noqa: E402
 import numpy as onp  # noqa: E402
 import pytest  # noqa: E402
-from mxnet import autograd, gluon, init, np, npx  # noqa: E402
-from mxnet.gluon import nn  # noqa: E402
+from mxnet import autograd, gluon, np, npx  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
 from d2l import mxnet as d2l  # noqa: E402
 
 TWO_CPUS = [npx.cpu(0), npx.cpu(1)]
-
-
-@pytest.fixture(autouse=True)
-def seeded_and_closed():
-    npx.random.seed(0)
-    onp.random.seed(0)
-    yield
-    d2l.plt.close('all')
 
 
 class Batches(d2l.DataModule):

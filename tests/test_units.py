@@ -14,6 +14,7 @@ from bookbuild.errors import BuildError, Collector
 from bookbuild.execute import truncate_outputs
 from bookbuild.notebooks import code_signature, resource_hint
 from bookbuild.outputs import tables_as_rst
+from bookbuild.publish import colab_tree_path
 from bookbuild.render import unnumber_chapters
 
 
@@ -129,6 +130,20 @@ def test_config_defaults(tmp_path):
     ''')
     c = config.load(root)
     assert c.languages == ['en', 'ja'] and c.bibfile == root / 'references.bib' and c.timeout == 600
+    assert c.colab_url == '' and c.discuss_url == ''          # no Colab or discussion links unless set
+
+
+def test_config_link_template_needs_a_path(tmp_path):
+    root = _write_config(tmp_path, '[project]\nname = b\ntitle = B\nauthor = A\nrelease = 1\n'
+                                   '[build]\nlanguages = en\n[html]\ncolab_url = https://x.org/{lang}.ipynb\n')
+    with pytest.raises(BuildError, match=r'config.ini:9: \[html\] colab_url has no \{path\}'):
+        config.load(root)
+
+
+def test_colab_tree_path():
+    github = 'https://colab.research.google.com/github/org/nb/blob/main/book/{lang}/{path}.ipynb'
+    assert colab_tree_path(github) == 'book/{lang}/{path}.ipynb'     # the path inside the repository
+    assert colab_tree_path('https://colab.example.org/v1/{lang}/{path}.ipynb') == '{lang}/{path}.ipynb'
 
 
 def test_config_unknown_language(tmp_path):
