@@ -2879,6 +2879,72 @@ class TransformerDecoder(AttentionDecoder):
         return self._weights
 
 
+# Defined in chapter_attention-mechanisms-and-transformers/vision-transformer.md
+class PatchEmbedding(nn.Block):
+    """Cut images into patch_size x patch_size patches and map each one linearly to a vector
+    of num_hiddens: (batch, channels, h, w) -> (batch, number of patches, num_hiddens)."""
+    def __init__(self, patch_size, num_hiddens):
+        super().__init__()
+        self.conv = nn.Conv2D(num_hiddens, kernel_size=patch_size, strides=patch_size)
+
+    def forward(self, X):
+        Y = self.conv(X)  # (batch, num_hiddens, h / patch_size, w / patch_size)
+        return Y.reshape(Y.shape[0], Y.shape[1], -1).swapaxes(1, 2)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/vision-transformer.md
+class ViTBlock(nn.Block):
+    """Pre-normalization Transformer encoder block: X + attention(LN(X)), then X + MLP(LN(X))."""
+    def __init__(self, num_hiddens, mlp_num_hiddens, num_heads, dropout):
+        super().__init__()
+        self.ln1 = nn.LayerNorm()
+        self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.ln2 = nn.LayerNorm()
+        self.mlp = nn.Sequential()
+        self.mlp.add(nn.Dense(mlp_num_hiddens, flatten=False), nn.GELU(), nn.Dropout(dropout),
+                     nn.Dense(num_hiddens, flatten=False), nn.Dropout(dropout))
+
+    def forward(self, X):
+        Y = self.ln1(X)
+        X = X + self.attention(Y, Y, Y)
+        return X + self.mlp(self.ln2(X))
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/vision-transformer.md
+class ViT(Classifier):
+    """Vision Transformer: patch embedding, [cls] token, learned position embeddings,
+    num_blks pre-normalization encoder blocks and a linear head on the [cls] output."""
+    def __init__(self, img_size, patch_size, num_hiddens, mlp_num_hiddens, num_heads,
+                 num_blks, emb_dropout, blk_dropout, lr=0.001, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.patch_embedding = PatchEmbedding(patch_size, num_hiddens)
+        num_tokens = (img_size // patch_size) ** 2 + 1  # the patches and [cls]
+        self.cls_token = self.params.get('cls_token', shape=(1, 1, num_hiddens),
+                                         init=init.Zero())
+        self.pos_embedding = self.params.get('pos_embedding', shape=(1, num_tokens, num_hiddens),
+                                             init=init.Normal(0.02))
+        self.dropout = nn.Dropout(emb_dropout)
+        self.blks = nn.Sequential()
+        for _ in range(num_blks):
+            self.blks.add(ViTBlock(num_hiddens, mlp_num_hiddens, num_heads, blk_dropout))
+        self.head = nn.Sequential()
+        self.head.add(nn.LayerNorm(), nn.Dense(num_classes))
+        self.initialize(init.Xavier())
+
+    def forward(self, X):
+        X = self.patch_embedding(X)
+        cls = np.broadcast_to(self.cls_token.data(X.ctx), (X.shape[0], 1, X.shape[2]))
+        X = np.concatenate([cls, X], axis=1) + self.pos_embedding.data(X.ctx)
+        X = self.dropout(X)
+        for blk in self.blks:
+            X = blk(X)
+        return self.head(X[:, 0])
+
+    def configure_optimizers(self):
+        return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
+
+
 # Defined in chapter_appendix/data-hub.md
 def sha1_file(path, chunk_size=2**20):
     """Return the SHA-1 digest (40 hexadecimal digits) of the file at `path`."""
