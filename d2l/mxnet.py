@@ -1595,18 +1595,18 @@ class DenseNet(ImageClassifier):
     """DenseNet: a stem, dense blocks with `growth_rate` separated by
     transition layers that halve channels and resolution, and a head.
     full_size=True: DenseNet-121 for 224x224 images; otherwise three small
-    blocks for 32x32 images."""
+    blocks (growth rate 16, no bottleneck) for 32x32 images."""
     def __init__(self, lr=0.05, num_classes=10, full_size=False):
         super().__init__()
         self.save_hyperparameters()
         if full_size:
-            block_sizes, growth_rate, bottleneck = (6, 12, 24, 16), 32, True
+            block_sizes, growth_rate, bottleneck, kernel = (6, 12, 24, 16), 32, True, 7
         else:
-            block_sizes, growth_rate, bottleneck = (2, 4, 4), 12, False
+            block_sizes, growth_rate, bottleneck, kernel = (2, 4, 4), 16, False, 3
         channels = 2 * growth_rate
         self.net = nn.Sequential()
-        self.net.add(nn.Conv2D(channels, 7, strides=2, padding=3, use_bias=False)
-                     if full_size else nn.Conv2D(channels, 3, padding=1, use_bias=False),
+        self.net.add(nn.Conv2D(channels, kernel, strides=2, padding=kernel // 2,
+                               use_bias=False),
                      nn.BatchNorm(), nn.Activation('relu'),
                      nn.MaxPool2D(pool_size=3, strides=2, padding=1))
         for i, num_layers in enumerate(block_sizes):
