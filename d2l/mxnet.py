@@ -1128,7 +1128,9 @@ class Shapes(DataModule):
         self.mean = X_train.mean(axis=(0, 2, 3), keepdims=True)
         self.std = X_train.std(axis=(0, 2, 3), keepdims=True)
         X = onp.concatenate([X_train, X_val])
-        self.X = np.array((X - self.mean) / self.std, dtype='float32')
+        X -= self.mean  # in place: at 224 x 224 pixels the arrays are large
+        X /= self.std
+        self.X = np.array(X, dtype='float32')
         self.y = np.array(onp.concatenate([y_train, y_val]), dtype='int32')
 
 
