@@ -2731,8 +2731,9 @@ class MultiHeadAttention(nn.Block):
 class PositionalEncoding(nn.Block):
     """Adds the sinusoidal position encodings of Vaswani et al. (2017), then dropout.
 
-    forward(X, offset=0): X is (batch, num_steps, num_hiddens); its first step gets
-    position `offset` (useful when decoding one step at a time)."""
+    pos_encoding(X, offset): X is (batch, num_steps, num_hiddens); its first step gets
+    position `offset`, 0 by default (useful when decoding one step at a time). Gluon blocks
+    take no keyword arguments, so pass the offset positionally."""
     def __init__(self, num_hiddens, dropout=0, max_len=1000):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
