@@ -1128,7 +1128,9 @@ class Shapes(DataModule):
         self.mean = X_train.mean(axis=(0, 2, 3), keepdims=True)
         self.std = X_train.std(axis=(0, 2, 3), keepdims=True)
         X = onp.concatenate([X_train, X_val])
-        self.X = np.array((X - self.mean) / self.std, dtype='float32')
+        X -= self.mean  # in place: at 224 x 224 pixels the arrays are large
+        X /= self.std
+        self.X = np.array(X, dtype='float32')
         self.y = np.array(onp.concatenate([y_train, y_val]), dtype='int32')
 
 
@@ -1595,18 +1597,18 @@ class DenseNet(ImageClassifier):
     """DenseNet: a stem, dense blocks with `growth_rate` separated by
     transition layers that halve channels and resolution, and a head.
     full_size=True: DenseNet-121 for 224x224 images; otherwise three small
-    blocks for 32x32 images."""
+    blocks (growth rate 16, no bottleneck) for 32x32 images."""
     def __init__(self, lr=0.05, num_classes=10, full_size=False):
         super().__init__()
         self.save_hyperparameters()
         if full_size:
-            block_sizes, growth_rate, bottleneck = (6, 12, 24, 16), 32, True
+            block_sizes, growth_rate, bottleneck, kernel = (6, 12, 24, 16), 32, True, 7
         else:
-            block_sizes, growth_rate, bottleneck = (2, 4, 4), 12, False
+            block_sizes, growth_rate, bottleneck, kernel = (2, 4, 4), 16, False, 3
         channels = 2 * growth_rate
         self.net = nn.Sequential()
-        self.net.add(nn.Conv2D(channels, 7, strides=2, padding=3, use_bias=False)
-                     if full_size else nn.Conv2D(channels, 3, padding=1, use_bias=False),
+        self.net.add(nn.Conv2D(channels, kernel, strides=2, padding=kernel // 2,
+                               use_bias=False),
                      nn.BatchNorm(), nn.Activation('relu'),
                      nn.MaxPool2D(pool_size=3, strides=2, padding=1))
         for i, num_layers in enumerate(block_sizes):
@@ -2729,8 +2731,9 @@ class MultiHeadAttention(nn.Block):
 class PositionalEncoding(nn.Block):
     """Adds the sinusoidal position encodings of Vaswani et al. (2017), then dropout.
 
-    forward(X, offset=0): X is (batch, num_steps, num_hiddens); its first step gets
-    position `offset` (useful when decoding one step at a time)."""
+    pos_encoding(X, offset): X is (batch, num_steps, num_hiddens); its first step gets
+    position `offset`, 0 by default (useful when decoding one step at a time). Gluon blocks
+    take no keyword arguments, so pass the offset positionally."""
     def __init__(self, num_hiddens, dropout=0, max_len=1000):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
@@ -2877,6 +2880,72 @@ class TransformerDecoder(AttentionDecoder):
         """Per block: (self-attention, encoder-decoder attention) weights of the last call,
         each (batch, heads, num_queries, num_keys)."""
         return self._weights
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/vision-transformer.md
+class PatchEmbedding(nn.Block):
+    """Cut images into patch_size x patch_size patches and map each one linearly to a vector
+    of num_hiddens: (batch, channels, h, w) -> (batch, number of patches, num_hiddens)."""
+    def __init__(self, patch_size, num_hiddens):
+        super().__init__()
+        self.conv = nn.Conv2D(num_hiddens, kernel_size=patch_size, strides=patch_size)
+
+    def forward(self, X):
+        Y = self.conv(X)  # (batch, num_hiddens, h / patch_size, w / patch_size)
+        return Y.reshape(Y.shape[0], Y.shape[1], -1).swapaxes(1, 2)
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/vision-transformer.md
+class ViTBlock(nn.Block):
+    """Pre-normalization Transformer encoder block: X + attention(LN(X)), then X + MLP(LN(X))."""
+    def __init__(self, num_hiddens, mlp_num_hiddens, num_heads, dropout):
+        super().__init__()
+        self.ln1 = nn.LayerNorm()
+        self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.ln2 = nn.LayerNorm()
+        self.mlp = nn.Sequential()
+        self.mlp.add(nn.Dense(mlp_num_hiddens, flatten=False), nn.GELU(), nn.Dropout(dropout),
+                     nn.Dense(num_hiddens, flatten=False), nn.Dropout(dropout))
+
+    def forward(self, X):
+        Y = self.ln1(X)
+        X = X + self.attention(Y, Y, Y)
+        return X + self.mlp(self.ln2(X))
+
+
+# Defined in chapter_attention-mechanisms-and-transformers/vision-transformer.md
+class ViT(Classifier):
+    """Vision Transformer: patch embedding, [cls] token, learned position embeddings,
+    num_blks pre-normalization encoder blocks and a linear head on the [cls] output."""
+    def __init__(self, img_size, patch_size, num_hiddens, mlp_num_hiddens, num_heads,
+                 num_blks, emb_dropout, blk_dropout, lr=0.001, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.patch_embedding = PatchEmbedding(patch_size, num_hiddens)
+        num_tokens = (img_size // patch_size) ** 2 + 1  # the patches and [cls]
+        self.cls_token = self.params.get('cls_token', shape=(1, 1, num_hiddens),
+                                         init=init.Zero())
+        self.pos_embedding = self.params.get('pos_embedding', shape=(1, num_tokens, num_hiddens),
+                                             init=init.Normal(0.02))
+        self.dropout = nn.Dropout(emb_dropout)
+        self.blks = nn.Sequential()
+        for _ in range(num_blks):
+            self.blks.add(ViTBlock(num_hiddens, mlp_num_hiddens, num_heads, blk_dropout))
+        self.head = nn.Sequential()
+        self.head.add(nn.LayerNorm(), nn.Dense(num_classes))
+        self.initialize(init.Xavier())
+
+    def forward(self, X):
+        X = self.patch_embedding(X)
+        cls = np.broadcast_to(self.cls_token.data(X.ctx), (X.shape[0], 1, X.shape[2]))
+        X = np.concatenate([cls, X], axis=1) + self.pos_embedding.data(X.ctx)
+        X = self.dropout(X)
+        for blk in self.blks:
+            X = blk(X)
+        return self.head(X[:, 0])
+
+    def configure_optimizers(self):
+        return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})
 
 
 # Defined in chapter_appendix/data-hub.md
