@@ -16,6 +16,7 @@ from .errors import Problem
 MARK = 'BOOKBUILDCELL'
 MARK_LINE = re.compile(rf'^{MARK}(\d+)\s*$')
 WORD = re.compile(r'\w+')
+NAME = re.compile(r'[A-Za-z][\w-]*[-_][\w-]*\w')      # a label as Sphinx names it: sec-data-hub
 WARNING = re.compile(r'^(?:(?P<file>\S.*?\.rst)(?::(?P<line>\d+))?: )?(?P<level>WARNING|ERROR|CRITICAL|SEVERE): '
                      r'(?P<message>.*)$')
 
@@ -64,6 +65,21 @@ def unmark(body, cells):
     return '\n'.join(out), lines
 
 
+def _nearest_naming(path, line, message):
+    """Pandoc joins a paragraph into one reST line, which maps to the paragraph's best matching
+    Markdown line; a warning that names a label is placed on the nearest line mentioning it."""
+    names = {n.replace('_', '-').lower() for n in NAME.findall(message)}
+    try:
+        text = path.read_text(encoding='utf-8').split('\n')
+    except OSError:
+        return line
+    for distance in range(30) if names else ():
+        for at in (line + distance, line - distance):
+            if 1 <= at <= len(text) and any(n in text[at - 1].replace('_', '-').lower() for n in names):
+                return at
+    return line
+
+
 def save(path, md_path, lines):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({'path': str(md_path), 'lines': lines}), encoding='utf-8')
@@ -93,6 +109,7 @@ def warnings(stderr, rst_dir, map_dir, builder):
                 path = Path(data['path'])
                 lines = data['lines']
                 md_line = lines[min(max(line, 1), len(lines)) - 1] if lines else 1
+                md_line = _nearest_naming(path, md_line, message)
             else:
                 md_line = line or 1
         problems.append(Problem(path, md_line, f'{message} ({where})'))

@@ -230,3 +230,15 @@ def test_toc_is_read_once_with_front_and_back_matter(tmp_path):
     for name in ('preface', 'ch', 'appendix', 'notes'):
         (tmp_path / f'{name}.md').write_text(f'# {name}\n')
     assert toc.read(tmp_path) == toc.Toc(['index', 'preface', 'ch', 'appendix', 'notes'], front=1, back=2)
+
+
+def test_sphinx_warning_of_a_joined_paragraph_names_the_line_of_its_label(tmp_path):
+    from bookbuild import linemap
+    md = tmp_path / 'lenet.md'
+    md.write_text('# LeNet\n\nWe train on a harder data set,\nthrough the data hub of :numref:`sec_data_hub`.\n')
+    rst_dir, map_dir = tmp_path / 'rst', tmp_path / 'maps'
+    linemap.save(map_dir / 'lenet.json', md, [1, 1, 1, 3])    # the paragraph is one reST line (4)
+    stderr = f'{rst_dir}/lenet.rst:4: WARNING: Failed to create a cross reference. Any number is not assigned: sec-data-hub\n'
+    (problem,) = linemap.warnings(stderr, rst_dir, map_dir, 'html')
+    assert str(problem) == (f'{md}:4: Failed to create a cross reference. Any number is not assigned: sec-data-hub '
+                            '(Sphinx html, lenet.rst:4)')
