@@ -112,5 +112,7 @@ def warnings(stderr, rst_dir, map_dir, builder):
                 md_line = _nearest_naming(path, md_line, message)
             else:
                 md_line = line or 1
-        problems.append(Problem(path, md_line, f'{message} ({where})'))
+        problem = Problem(path, md_line, f'{message} ({where})')
+        if problem not in problems:         # Sphinx repeats some (once per document it writes)
+            problems.append(problem)
     return problems
