@@ -8,10 +8,9 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from .markdown import ANY_FENCE
+from .markdown import fences
 from .notebooks import code_signature
 from .references import LABEL
-from .toc import TOC_START
 
 KIND_NAMES = {'prose': 'paragraph', 'code': 'code cell', 'toc': 'toc block'}
 LABEL_ONLY = re.compile(r'^\s*:(label|eqlabel):`[^`]+`\s*$')
@@ -58,7 +57,9 @@ def units(cells):
 
 
 def _prose_units(text, first_line):
-    out, block, start, closing, is_toc, in_math = [], [], 0, None, False, False
+    out, block, start, in_math = [], [], 0, False
+    lines = text.split('\n')
+    fenced = {f.start: f for f in fences(lines)}
 
     def flush(kind='prose'):
         nonlocal block
@@ -66,33 +67,31 @@ def _prose_units(text, first_line):
             out.append(Unit(kind, '\n'.join(block).strip('\n'), start))
         block = []
 
-    for i, line in enumerate(text.split('\n')):
-        if closing:                              # inside a fence: keep everything
-            block.append(line)
-            if line.rstrip() == closing:
-                closing = None
-                if is_toc:
-                    flush('toc')
-            continue
-        fence = ANY_FENCE.match(line)
-        if fence:
-            is_toc = bool(TOC_START.match(line))
+    i = 0
+    while i < len(lines):
+        fence = fenced.get(i)
+        if fence:                                # a fenced block is kept whole; a toc is a unit
+            is_toc = fence.info == 'toc'
             if is_toc:
                 flush()
             if not block:
                 start = first_line + i
-            block.append(line)
-            closing = fence.group(1)
+            block.extend(lines[i:fence.end + 1])
+            if is_toc:
+                flush('toc')
+            i = fence.end + 1
             continue
+        line = lines[i]
+        i += 1
         if not line.strip() and not in_math:
             flush()
             continue
         if not block:
-            start = first_line + i
+            start = first_line + i - 1
         block.append(line)
         if line.count('$$') % 2:
             in_math = not in_math
-    flush('toc' if closing and is_toc else 'prose')
+    flush()
     return out
 
 

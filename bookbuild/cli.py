@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import changes, config as config_mod, library, translations
+from . import changes, config as config_mod, library, procs, translations
+from .buildlock import exclusive
 from .cache import Cache
 from .errors import BuildError
 from .languages import SOURCE
@@ -23,13 +24,14 @@ def parse(argv):
                    help='all (default): check, execute, HTML, PDF, publish; html|pdf: only that output; '
                    'execute: run code into the cache; lib: regenerate d2l/mxnet.py (--check: verify); '
                    'check: references and translation status; test: the test suite; '
-                   'cache list|clear; translated FILE...: record translations as following English; '
+                   'cache list|clear|why SECTION; translated FILE...: record translations as following English; '
                    'bench [--reps N ...]: time the build against plain d2lbook (bench/run.py)')
     p.add_argument('args', nargs='*', help='arguments of cache/translated/test')
     p.add_argument('--lang', help='comma-separated languages (default: all in config.ini)')
     p.add_argument('--keep-going', action='store_true', help='report every problem, then exit non-zero')
     p.add_argument('--root', default=str(ROOT), help='book tree to build (default: this repository)')
     p.add_argument('--check', action='store_true', help='lib: fail when d2l/mxnet.py is out of date')
+    p.add_argument('--strict', action='store_true', help='html/pdf: fail on any Sphinx warning')
     p.add_argument('--strict-translations', action='store_true',
                    help='stale and missing translations are errors (for releases; also [build] '
                    'strict_translations = yes in config.ini)')
@@ -69,8 +71,14 @@ def run(args, extra):
         return subprocess.call([sys.executable, str(ROOT / 'bench' / 'run.py')] + args.args + extra, cwd=ROOT)
     if extra:
         raise SystemExit(f'error: unrecognized arguments: {" ".join(extra)}')
+    config = config_mod.load(root)
+    with exclusive(config.build_dir), procs.owned(config.build_dir):
+        return locked_command(root, config, args)
+
+
+def locked_command(root, config, args):
+    """The commands that read or write the tree; one at a time per tree."""
     if args.command == 'lib':
-        config = config_mod.load(root)
         src, target = config.chapters(SOURCE), root / 'd2l' / 'mxnet.py'
         if args.check:
             library.check(src, target)
@@ -79,10 +87,10 @@ def run(args, extra):
             print(('regenerated ' if library.write(src, target) else 'unchanged ') + str(target.relative_to(root)))
         return 0
     if args.command == 'cache':
-        return cache_command(root, args.args)
+        return cache_command(root, config, args)
     if args.command == 'translated':
         return translated_command(root, args)
-    build = Build(root, args.lang, args.keep_going, strict_translations=args.strict_translations)
+    build = Build(root, args.lang, args.keep_going, strict=args.strict, strict_translations=args.strict_translations)
     if args.command == 'check':
         build.load()
         build.problems.raise_if_any()
@@ -117,19 +125,51 @@ def print_translation_status(build):
     return 0
 
 
-def cache_command(root, args):
-    config = config_mod.load(root)
+def cache_command(root, config, options):
+    args = options.args
     cache = Cache(config.build_dir / 'cache')
     if args[:1] == ['clear']:
         cache.clear()
         print('cache cleared')
         return 0
+    if args[:1] == ['why'] and len(args) == 2:
+        return cache_why(root, args[1], options)
     if args[:1] not in ([], ['list']):
-        raise SystemExit('usage: build.py cache [list|clear]')
+        raise SystemExit('usage: build.py cache [list|clear|why SECTION]')
     entries = cache.entries()
     for e in entries:
         print(f'{e.key[:16]}  {e.seconds:7.1f}s  {time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created))}  {e.source}')
     print(f'{len(entries)} entries' + (f'; dropped {len(cache.dropped)} corrupt' if cache.dropped else ''))
+    return 0
+
+
+def cache_why(root, wanted, options):
+    """Say whether a section's outputs are cached for its current code and environment, and if
+    not, what changed since its last execution."""
+    build = Build(root, options.lang or SOURCE)
+    build.load()
+    name = Path(wanted).as_posix().removesuffix('.md')
+    for lang in build.langs:
+        name = name.removeprefix(f'chapters/{lang}/')
+    jobs = [j for j in build.jobs() if j.name == name]
+    if not jobs:
+        raise SystemExit(f'error: no section {name} (give it as chapter_x/section, as in the toc)')
+    executor = build.executor()
+    executor.environment = executor.probe()
+    planned = executor.plan(jobs[:1])
+    if not planned:
+        print(f'{name}: has no code to execute')
+        return 0
+    item = planned[0]
+    entry = executor.cache.get(item.key)
+    reads = ', '.join(item.parts['reads']) or 'none'
+    if entry:
+        print(f'{name}: in the cache (entry {item.key[:12]}, executed in {entry.seconds:.1f}s on '
+              f'{time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))}); book files it reads: {reads}')
+        return 0
+    print(f'{name}: not in the cache; it will execute because:')
+    for reason in executor.why(item):
+        print(f'  - {reason}')
     return 0
 
 

@@ -19,8 +19,9 @@ class BookConfig:
     release: str
     languages: list
     bibfile: Path
-    timeout: int = 600
+    timeout: int = 600       # seconds of code execution per section
     workers: int = 0
+    data_dir: str = 'data'   # the book's data files, reachable from code as ../data
     titles: dict = field(default_factory=dict)     # per-language book title
     authors: dict = field(default_factory=dict)    # per-language author line
     colab_url: str = ''      # template with {lang} and {path}
@@ -31,6 +32,12 @@ class BookConfig:
     @property
     def build_dir(self):
         return self.root / '_build'
+
+    @property
+    def static_dir(self):
+        """Theme assets: the book's own ``static/``, else the build system's."""
+        own = self.root / 'static'
+        return own if own.is_dir() else Path(__file__).resolve().parent.parent / 'static'
 
     def chapters(self, lang):
         return self.root / 'chapters' / lang
@@ -102,6 +109,7 @@ def load(root):
         bibfile=root / build.get('bibfile', 'references.bib'),
         timeout=int(build.get('timeout', '600')),
         workers=int(os.environ.get('BOOK_WORKERS', build.get('workers', '0'))),
+        data_dir=build.get('data', 'data'),
         titles=titles, authors=authors,
         colab_url=html.get('colab_url', ''), discuss_url=html.get('discuss_url', ''),
         source_url=html.get('source_url', ''), strict_translations=strict)

@@ -30,12 +30,13 @@ class Section:
     comparison: object = None   # changes.Comparison, for translated files
 
 
-def load(config, lang, problems, strict=False):
+def load(config, lang, problems, strict=False, order=None):
     """Read every section of ``lang`` in the English reading order.
 
-    ``strict``: missing and stale translations are problems (release builds)."""
+    ``strict``: missing and stale translations are problems (release builds); ``order``: the toc,
+    when it was read already."""
     en_dir = config.chapters(SOURCE)
-    order = toc.sections(en_dir, problems)
+    order = toc.sections(en_dir, problems) if order is None else order
     if lang == SOURCE:
         for rel in toc.unreachable(en_dir, order):
             problems.add(en_dir / rel, 1, 'section is not reachable from any toc',

@@ -1,40 +1,108 @@
 """Execute one notebook in a fresh Jupyter kernel (run as a child process of the build).
 
-Usage: python -m bookbuild.kernel_runner IN.ipynb OUT.ipynb CWD TIMEOUT
-Writes OUT.ipynb with outputs; on a failing cell the notebook's metadata holds
-``error = {cell, ename, evalue, traceback}``. Exit status 0 either way.
+Usage: python -m bookbuild.kernel_runner JOB.json, where the job names ``src`` and ``dst``
+(notebooks), ``cwd``, ``budget`` (seconds for all cells together) and ``progress`` (a file
+where the index of the running code cell is kept, for the build to report on a hard kill).
+
+Writes ``dst`` with outputs; on a failing cell the notebook's metadata holds
+``error = {cell, ename, evalue, traceback}``. Exit status 0 either way. A kernel that fails
+to start is started once more (port races, papermill#511). When the build that started
+this runner dies, the runner ends its kernel and itself.
 """
+import json
+import os
 import sys
+import time
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from .procs import watch_parent
 
-def main(src, dst, cwd, timeout):
-    nb = nbformat.read(src, as_version=4)
-    current = {'cell': 0}
-    code_index = {id(c): i for i, c in enumerate(c for c in nb.cells if c.cell_type == 'code')}
 
-    def on_cell_execute(cell, cell_index):
-        current['cell'] = code_index.get(id(cell), current['cell'])
+def start_kernel(client, cwd):
+    """Start the kernel and its client, once more if the first start fails.
 
-    client = NotebookClient(nb, timeout=int(timeout), kernel_name='python3',
-                            resources={'metadata': {'path': cwd}}, on_cell_execute=on_cell_execute)
+    Returns what went wrong the first time ('' when nothing did)."""
+    first = ''
+    for attempt in (1, 2):
+        client.km = client.create_kernel_manager()
+        try:
+            client.start_new_kernel(cwd=cwd)
+            client.start_new_kernel_client()
+            return first
+        except Exception as e:      # jupyter_client raises RuntimeError, TimeoutError, zmq errors
+            if client.km is not None:   # nbclient cleans up itself when the client fails
+                try:
+                    client._cleanup_kernel()
+                except Exception:
+                    pass
+            client.km = client.kc = None
+            if attempt == 2:
+                raise
+            first = f'the kernel failed to start ({type(e).__name__}: {e}); started it again'
+
+
+def _end_kernel(client):
+    km = client.km
+    if km is not None and getattr(km, 'provisioner', None) is not None:
+        pid = getattr(km.provisioner, 'pid', None) or getattr(getattr(km.provisioner, 'process', None), 'pid', None)
+        if pid:
+            try:
+                os.killpg(pid, 9)       # the kernel leads a session of its own
+            except OSError:
+                pass
+    os._exit(3)
+
+
+def main(job_path):
+    job = json.loads(Path(job_path).read_text())
+    nb = nbformat.read(job['src'], as_version=4)
+    code_cells = [c for c in nb.cells if c.cell_type == 'code']
+    progress = Path(job['progress'])
+    client = NotebookClient(nb, kernel_name=job.get('kernel', 'python3'), allow_errors=False,
+                            resources={'metadata': {'path': job['cwd']}})
+    watch_parent(lambda: _end_kernel(client))
     error = None
     try:
-        client.execute()
+        retried = start_kernel(client, job['cwd'])
+        if retried:
+            nb.metadata['kernel_retried'] = retried
+    except Exception as e:
+        nb.metadata['error'] = {'cell': 0, 'ename': 'KernelStart', 'traceback': '',
+                                'evalue': f'the kernel failed to start twice; last: {type(e).__name__}: {e}'}
+        nbformat.write(nb, job['dst'])
+        return
+    budget = float(job['budget'])
+    deadline = time.monotonic() + budget
+    client.timeout_func = lambda cell: max(0.01, deadline - time.monotonic())   # what is left of the budget
+    index = 0
+    try:
+        for cell_index, cell in enumerate(nb.cells):
+            if cell.cell_type != 'code':
+                continue
+            progress.write_text(str(index))
+            if time.monotonic() >= deadline:
+                raise CellTimeoutError('')
+            client.execute_cell(cell, cell_index, execution_count=index + 1)
+            index += 1
     except CellExecutionError as e:
         error = {'ename': e.ename, 'evalue': e.evalue, 'traceback': e.traceback}
     except CellTimeoutError as e:
-        error = {'ename': 'Timeout', 'evalue': f'a cell ran longer than {timeout} s', 'traceback': str(e)}
+        error = {'ename': 'Timeout', 'evalue': f'the section ran out of its {budget:g} s budget during this cell',
+                 'traceback': ''}
     except DeadKernelError as e:
         error = {'ename': 'DeadKernel', 'evalue': 'the kernel died while running this cell', 'traceback': str(e)}
+    finally:
+        if client.km is not None:
+            client._cleanup_kernel()
     if error is not None:
-        error['cell'] = current['cell']
+        error['cell'] = min(index, len(code_cells) - 1)
         nb.metadata['error'] = error
-    nbformat.write(nb, dst)
+    nbformat.write(nb, job['dst'])
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:5])
+    main(sys.argv[1])

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from .errors import BuildError, Problem
+from .files import write_if_changed
 from .markdown import read_cells
 from .toc import sections
 
@@ -47,10 +48,10 @@ def _strip_marks(code):
     return D2L_PREFIX.sub('', code)
 
 
-def generate(src_dir):
-    """Return the text of ``d2l/mxnet.py`` built from the book in ``src_dir``."""
+def generate(src_dir, order=None):
+    """Return the text of ``d2l/mxnet.py`` built from the book in ``src_dir`` (``order``: its toc)."""
     parts = [HEADER]
-    for name in sections(src_dir):
+    for name in sections(src_dir) if order is None else order:
         path = src_dir / f'{name}.md'
         for cell in read_cells(path):
             if cell.kind != 'code':
@@ -65,16 +66,9 @@ def generate(src_dir):
     return '\n'.join(parts).rstrip() + '\n'
 
 
-def write(src_dir, target):
+def write(src_dir, target, order=None):
     """Write the generated library; return True when the file changed."""
-    text = generate(src_dir)
-    target = Path(target)
-    if target.is_file() and target.read_text(encoding='utf-8') == text:
-        return False
-    tmp = target.with_suffix('.tmp')
-    tmp.write_text(text, encoding='utf-8')
-    tmp.replace(target)
-    return True
+    return write_if_changed(target, generate(src_dir, order))
 
 
 def check(src_dir, target):

@@ -5,8 +5,45 @@ from pathlib import Path
 
 from .errors import BuildError, Problem
 
-CODE_FENCE = re.compile(r'^```\s*\{\.python\s+\.input(?P<attrs>[^}]*)\}\s*$')
-ANY_FENCE = re.compile(r'^(`{3,})')
+FENCE = re.compile(r'^(?P<fence>`{3,})\s*(?P<info>.*?)\s*$')
+CODE_INFO = re.compile(r'^\{\.python\s+\.input(?P<attrs>[^}]*)\}$')
+
+
+@dataclass
+class Fence:
+    """A fenced block: lines ``start`` (the opening backticks) to ``end`` (the closing ones), 0-based."""
+    start: int
+    end: int
+    info: str           # what follows the backticks: '{.python .input}', 'toc', 'eval_rst', ...
+    closed: bool
+
+
+def fences(lines):
+    """Every fenced block of a document in order; a block ends at a line of the same backticks.
+
+    The one fence parser of the build: cells, toc blocks, reference checks and the
+    renderer's protected regions all read fences through it.
+    """
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        end = i + 1
+        while end < len(lines) and lines[end].rstrip() != m['fence']:
+            end += 1
+        yield Fence(i, min(end, len(lines) - 1), m['info'], end < len(lines))
+        i = end + 1
+
+
+def fence_spans(text):
+    """(start, end) character offsets of the fenced blocks of ``text``, closing line included."""
+    lines = text.split('\n')
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    return [(offsets[f.start], min(offsets[f.end + 1] - 1, len(text))) for f in fences(lines)]
 
 
 @dataclass
@@ -32,35 +69,22 @@ def read_text(path):
 
 def split_cells(text):
     """Return the cells of a Markdown document in order."""
-    cells, prose, prose_start = [], [], 1
-    lines = text.split('\n')
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        code = CODE_FENCE.match(line)
-        fence = ANY_FENCE.match(line)
-        if code or fence:
-            end = i + 1
-            closing = '```' if code else fence.group(1)
-            while end < len(lines) and lines[end].rstrip() != closing:
-                end += 1
-            if code:
-                _flush(cells, prose, prose_start)
-                body = '\n'.join(lines[i + 1:end]).strip('\n')
-                cells.append(Cell('code', body, i + 2, code.group('attrs').strip()))
-                prose, prose_start = [], end + 2
-            else:
-                prose.extend(lines[i:end + 1])
-            i = end + 1
-            continue
-        prose.append(line)
-        i += 1
-    _flush(cells, prose, prose_start)
+    cells, lines, prose_start = [], text.split('\n'), 0
+    for fence in fences(lines):
+        code = CODE_INFO.match(fence.info)
+        if not code:
+            continue        # other fences (toc, eval_rst, plain ```python) stay in the prose
+        _flush(cells, lines[prose_start:fence.start], prose_start + 1)
+        body = '\n'.join(lines[fence.start + 1:fence.end if fence.closed else fence.end + 1]).strip('\n')
+        cells.append(Cell('code', body, fence.start + 2, code.group('attrs').strip()))
+        prose_start = fence.end + 1
+    _flush(cells, lines[prose_start:], prose_start + 1)
     return cells
 
 
 def _flush(cells, prose, start):
     # Drop leading/trailing blank lines but keep the line number of the first kept one.
+    prose = list(prose)
     while prose and not prose[0].strip():
         prose.pop(0)
         start += 1

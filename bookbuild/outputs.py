@@ -6,9 +6,9 @@ from html.parser import HTMLParser
 
 import nbformat
 
+from .markdown import fence_spans
+
 DISPLAY_MATH = re.compile(r'\$\$(.+?)\$\$', re.S)
-FENCE = re.compile(r'^```.*?^```', re.M | re.S)
-FENCE_OR_DISPLAY_MATH = re.compile(r'^```.*?^```|\$\$.+?\$\$', re.M | re.S)
 RST_INLINE = re.compile(r'([\\|*_`])')
 
 
@@ -90,13 +90,24 @@ def tables_as_rst(nb):
     return nb
 
 
-def _outside(pattern_fn, text, protected=FENCE_OR_DISPLAY_MATH):
-    """Apply ``pattern_fn`` to the parts of ``text`` that ``protected`` does not match."""
+def _protected(text, math=True):
+    """Spans of ``text`` to leave alone: fenced blocks, and (with ``math``) ``$$...$$`` outside them."""
+    spans, last = [], 0
+    for start, end in fence_spans(text) + [(len(text), len(text))]:
+        if math:
+            spans += [(last + m.start(), last + m.end()) for m in DISPLAY_MATH.finditer(text[last:start])]
+        spans.append((start, end))
+        last = end
+    return spans[:-1]
+
+
+def _outside(pattern_fn, text, math=True):
+    """Apply ``pattern_fn`` to the parts of ``text`` that ``_protected`` does not cover."""
     parts, last = [], 0
-    for block in protected.finditer(text):
-        parts.append(pattern_fn(text[last:block.start()]))
-        parts.append(block.group(0))
-        last = block.end()
+    for start, end in _protected(text, math):
+        parts.append(pattern_fn(text[last:start]))
+        parts.append(text[start:end])
+        last = end
     parts.append(pattern_fn(text[last:]))
     return ''.join(parts)
 
@@ -167,7 +178,7 @@ def one_line_math(text):
     """
     def join(match):
         return '$$' + ' '.join(l.strip() for l in match.group(1).strip().splitlines()) + '$$'
-    return _outside(lambda prose: DISPLAY_MATH.sub(join, prose), text, protected=FENCE)
+    return _outside(lambda prose: DISPLAY_MATH.sub(join, prose), text, math=False)
 
 
 def escape_text_outputs(cell):

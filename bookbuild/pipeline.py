@@ -3,18 +3,17 @@ import time
 from pathlib import Path
 
 from . import config as config_mod, edition, library, toc
-from .buildlock import exclusive
-from .errors import Collector, BuildError
+from .errors import Collector
 from .execute import Executor, Job
 from .languages import SOURCE
-from .markdown import read_text
 from .publish import publish, write_colab_tree
 from .render import Renderer
 
 
 class Build:
-    def __init__(self, root, langs=None, keep_going=False, log=print, strict_translations=False):
+    def __init__(self, root, langs=None, keep_going=False, log=print, strict=False, strict_translations=False):
         self.config = config_mod.load(root)
+        self.strict = strict       # a Sphinx warning fails the build
         self.strict_translations = strict_translations or self.config.strict_translations
         self.langs = self._select(langs)
         self.problems = Collector(keep_going)
@@ -42,9 +41,10 @@ class Build:
     def load(self):
         """Read and check every selected edition (the source edition is always read)."""
         self.editions = {}
+        self.toc = toc.read(self.config.chapters(SOURCE), self.problems)
         source_labels = None
         for lang in [SOURCE] + [l for l in self.langs if l != SOURCE]:
-            sections = edition.load(self.config, lang, self.problems, self.strict_translations)
+            sections = edition.load(self.config, lang, self.problems, self.strict_translations, self.toc.order)
             labels = edition.check(self.config, lang, sections, self.problems, source_labels)
             if lang == SOURCE:
                 source_labels = labels
@@ -58,39 +58,32 @@ class Build:
     def write_library(self):
         if not self.library_path.parent.is_dir():
             return False
-        changed = library.write(self.config.chapters(SOURCE), self.library_path)
+        changed = library.write(self.config.chapters(SOURCE), self.library_path, self.toc.order)
         if changed:
             self.log(f'library: {self.library_path.relative_to(self.config.root)} regenerated from #@save blocks')
         return changed
 
-    def execute(self):
-        lib = self.library_path.read_text(encoding='utf-8') if self.library_path.is_file() else ''
-        executor = Executor(self.config.build_dir / 'cache', lib, self.config.build_dir / 'run',
-                            timeout=self.config.timeout, workers=self.config.workers,
-                            pythonpath=[self.config.root], log=self.log)
+    def executor(self):
+        package = self.library_path.parent      # the whole d2l package's code keys the sections using it
+        lib = ''.join(f'{p.relative_to(package)}\0{p.read_text(encoding="utf-8")}\0'
+                      for p in sorted(package.rglob('*.py')) if '__pycache__' not in p.parts) if package.is_dir() else ''
+        return Executor(self.config.root, lib, timeout=self.config.timeout, workers=self.config.workers,
+                        log=self.log, data_dir=self.config.data_dir)
+
+    def jobs(self, langs=None):
         # Code is English in every edition: a failing cell is reported in the English file.
-        jobs = [Job(s.name, s.source_path or s.path, s.notebook, s.hints)
-                for lang in self.langs for s in self.editions[lang]]
-        self.report = executor.run(jobs)
+        return [Job(s.name, s.source_path or s.path, s.notebook, s.hints)
+                for lang in (langs or self.langs) for s in self.editions[lang]]
+
+    def execute(self):
+        self.report = self.executor().run(self.jobs())
         self.problems.extend(self.report.problems)
         return self.report
 
-    def _matter(self):
-        """How many unnumbered toc entries come before and after the numbered ones."""
-        index = self.config.chapters(SOURCE) / 'index.md'
-        blocks = toc.parse_toc_blocks(read_text(index), index, Collector(True))
-        numbered = [i for i, b in enumerate(blocks) if 'numbered' in b.options]
-        if not numbered:
-            return 0, 0
-        front = sum(len(b.entries) for b in blocks[:numbered[0]])
-        back = sum(len(b.entries) for b in blocks[numbered[-1] + 1:])
-        return front, back
-
     def render(self, html=True, pdf=True):
         self.renderers = {}
-        front, back = self._matter()
         for lang in self.langs:
-            r = Renderer(self.config, lang, self.log)
+            r = Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back), strict=self.strict)
             self._timed('notebooks', r.write_notebooks, self.editions[lang])
             self._timed('rst', r.write_rst, self.editions[lang])
             if html:
@@ -98,26 +91,26 @@ class Build:
                 self._timed('html', r.html)
             if pdf:
                 self.log(f'pdf: {lang}')
-                self._timed('pdf', r.pdf, front, back)
+                self._timed('pdf', r.pdf)
             self.renderers[lang] = r
 
     def publish(self):
-        site = self._timed('publish', publish, self.config, self.renderers)
+        site = self._timed('publish', publish, self.config, self.renderers, self.log)
         self._timed('publish', write_colab_tree, self.config)
         return site
 
     # ---- commands ------------------------------------------------------------
     def run(self, html=True, pdf=True, execute_only=False):
-        with exclusive(self.config.build_dir, log=self.log):
-            self._timed('check', self.load)
-            self._timed('library', self.write_library)
-            self.problems.raise_if_any()
-            self._timed('execute', self.execute)
-            self.problems.raise_if_any()
-            if execute_only:
-                return None
-            self.render(html, pdf)
-            return self.publish()
+        """The whole pipeline; the caller holds the build lock (cli.py)."""
+        self._timed('check', self.load)
+        self._timed('library', self.write_library)
+        self.problems.raise_if_any()
+        self._timed('execute', self.execute)
+        self.problems.raise_if_any()
+        if execute_only:
+            return None
+        self.render(html, pdf)
+        return self.publish()
 
     def summary(self):
         lines = []
@@ -126,6 +119,10 @@ class Build:
             lines.append(f'notebooks executed: {len(r.executed)}, reused from cache: {r.reused} '
                          f'(sections with code in {len(self.langs)} language(s): {r.sections})'
                          + (f', corrupt cache entries dropped: {len(r.dropped)}' if r.dropped else ''))
+            why = sorted(r.reasons.items())
+            lines += [f'  executed {name}: ' + '; '.join(reasons) for name, reasons in why[:20]]
+            if len(why) > 20:
+                lines.append(f'  ... and {len(why) - 20} more (each is named above, with its reasons)')
             slow = sorted(r.executed, key=lambda x: -x[1])[:5]
             if slow:
                 lines.append('slowest sections:')

@@ -31,11 +31,13 @@ if(have.indexOf(c)>=0){{location.replace(c+'/index.html');return;}}}}}})();
 '''
 
 
-def landing_page(config):
+def landing_page(config, built):
+    """The language chooser, linking only the editions in ``built``."""
+    langs = [c for c in config.languages if c in built]
     links = ''.join(f'<a href="{c}/index.html" hreflang="{c}" lang="{c}">{html.escape(LANGUAGES[c].name)} — '
-                    f'{html.escape(config.title_for(c))}</a>' for c in config.languages)
-    alternates = ''.join(f'<link rel="alternate" hreflang="{c}" href="{c}/index.html">' for c in config.languages)
-    codes = '[' + ','.join(f'"{c}"' for c in config.languages) + ']'
+                    f'{html.escape(config.title_for(c))}</a>' for c in langs)
+    alternates = ''.join(f'<link rel="alternate" hreflang="{c}" href="{c}/index.html">' for c in langs)
+    codes = '[' + ','.join(f'"{c}"' for c in langs) + ']'
     return LANDING.format(title=html.escape(config.title), links=links, alternates=alternates, codes=codes)
 
 
@@ -48,12 +50,20 @@ def notebooks_zip(nb_dir, target, prefix):
     os.replace(tmp, target)
 
 
-def publish(config, editions):
-    """``editions``: {lang: Renderer} with html built (and pdf when present).
+def _why_not(renderer, kind, lang):
+    if renderer is None:
+        return f'{lang} was not built this time'
+    if not renderer.output(kind).is_file():
+        return f'it was never built'
+    return f'the one in {renderer.output(kind).parent} is not current: not built from these sources, or it failed its checks'
+
+
+def publish(config, editions, log=print):
+    """``editions``: {lang: Renderer}. Publishes only outputs that are current and passed their
+    checks; for the others it carries over what the previous site had, and says so.
 
     Builds ``_build/sites/<stamp>`` and points the ``_build/site`` symlink at it
-    with one atomic rename. Languages not rebuilt this time are carried over
-    from the previous site.
+    with one atomic rename.
     """
     build = config.build_dir
     sites = build / 'sites'
@@ -65,21 +75,32 @@ def publish(config, editions):
     new = sites / f'{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}'
     new.mkdir()
     for lang in config.languages:
-        dst = new / lang
-        renderer = editions.get(lang)
-        if renderer is None or not renderer.html_dir.is_dir():
-            if previous and (previous / lang).is_dir():
-                shutil.copytree(previous / lang, dst, symlinks=True)
-            continue
-        shutil.copytree(renderer.html_dir, dst, ignore=shutil.ignore_patterns('.buildinfo', '.doctrees'))
-        shutil.copytree(renderer.nb_dir, dst / 'notebooks')
-        notebooks_zip(renderer.nb_dir, dst / f'{config.name}-{lang}-notebooks.zip', f'{config.name}-{lang}')
-        pdf = renderer.latex_dir / f'{config.name}-{lang}.pdf'
-        if pdf.is_file():
-            shutil.copy2(pdf, dst / renderer.pdf_name)
-        elif previous and (previous / lang / renderer.pdf_name).is_file():
-            shutil.copy2(previous / lang / renderer.pdf_name, dst / renderer.pdf_name)
-    (new / 'index.html').write_text(landing_page(config), encoding='utf-8')
+        dst, r = new / lang, editions.get(lang)
+        old = previous / lang if previous and (previous / lang).is_dir() else None
+        pdf_name = f'{config.name}-{lang}.pdf'
+        if r is not None and r.current('html'):
+            shutil.copytree(r.html_dir, dst, ignore=shutil.ignore_patterns('.buildinfo', '.doctrees'))
+            shutil.copytree(r.nb_dir, dst / 'notebooks')
+            notebooks_zip(r.nb_dir, dst / f'{config.name}-{lang}-notebooks.zip', f'{config.name}-{lang}')
+        elif old and (old / 'index.html').is_file():
+            shutil.copytree(old, dst, symlinks=True, ignore=shutil.ignore_patterns(pdf_name))
+            if r is not None:
+                log(f'publish: {lang} HTML carried over from the previous site ({_why_not(r, "html", lang)})')
+        elif r is not None:
+            log(f'publish: no {lang} HTML to publish ({_why_not(r, "html", lang)})')
+        dst.mkdir(exist_ok=True)
+        if r is not None and r.current('pdf'):
+            shutil.copy2(r.output('pdf'), dst / pdf_name)
+        elif old and (old / pdf_name).is_file():
+            shutil.copy2(old / pdf_name, dst / pdf_name)
+            if r is not None:
+                log(f'publish: {lang} PDF carried over from the previous site ({_why_not(r, "pdf", lang)})')
+        elif r is not None:
+            log(f'publish: no {lang} PDF to publish ({_why_not(r, "pdf", lang)})')
+        if not any(dst.iterdir()):
+            dst.rmdir()
+    built = {lang for lang in config.languages if (new / lang / 'index.html').is_file()}
+    (new / 'index.html').write_text(landing_page(config, built), encoding='utf-8')
     tmp_link = build / f'.site-{os.getpid()}'
     tmp_link.unlink(missing_ok=True)
     tmp_link.symlink_to(Path('sites') / new.name)

@@ -3,17 +3,20 @@ import re
 from collections import defaultdict
 from pathlib import PurePosixPath
 
+from .markdown import fence_spans
+
 LABEL = re.compile(r':(label|eqlabel):`([^`]+)`')
 REF = re.compile(r':(numref|ref|eqref):`([^`]+)`')
 CITE = re.compile(r':(cite|citet|citep):`([^`]+)`')
 IMAGE = re.compile(r'!\[[^\]]*\]\(([^)\s]+)')
-FENCE = re.compile(r'^```.*?^```', re.S | re.M)
 BIB_KEY = re.compile(r'^\s*@\w+\s*\{\s*([^,\s]+)\s*,', re.M)
 
 
 def _without_fences(text):
     # Keep line numbers: blank out fenced blocks instead of removing them.
-    return FENCE.sub(lambda m: '\n' * m.group(0).count('\n'), text)
+    for start, end in reversed(fence_spans(text)):
+        text = text[:start] + '\n' * text.count('\n', start, end) + text[end:]
+    return text
 
 
 def scan(section):

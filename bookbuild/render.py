@@ -1,5 +1,6 @@
 """Render executed notebooks into HTML and PDF with d2lbook and Sphinx (the only module that knows them)."""
 import configparser
+import functools
 import hashlib
 import json
 import logging
@@ -8,15 +9,30 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
 
+from . import linemap
 from .errors import BuildError, Problem
+from .files import write_atomic, write_if_changed
 from .languages import LANGUAGES, SOURCE
 from .outputs import prepare
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+# What each output depends on besides its sources: our code, Python packages, programs.
+DEPENDS = {
+    'rst': {'code': ['render.py', 'outputs.py', 'linemap.py'], 'packages': ['d2lbook', 'nbconvert'],
+            'programs': [['pandoc', '--version']]},
+    'html': {'code': ['render.py', 'sphinx_ext.py', 'languages.py'], 'static': True,
+             'packages': ['sphinx', 'docutils', 'd2lbook', 'furo', 'sphinx-copybutton', 'sphinxcontrib-bibtex',
+                          'pybtex', 'pygments', 'jinja2'], 'programs': []},
+    'pdf': {'code': ['render.py', 'sphinx_ext.py', 'languages.py'], 'static': False,
+            'packages': ['sphinx', 'docutils', 'd2lbook', 'sphinxcontrib-bibtex', 'pybtex', 'pygments'],
+            'programs': [['xelatex', '--version'], ['latexmk', '-v'], ['rsvg-convert', '--version']]},
+}
 UI_TEXT = {
     'en': ('Download notebook', 'Open in Colab', 'Discuss'),
     'ja': ('ノートブックをダウンロード', 'Colab で開く', '議論する'),
@@ -28,14 +44,17 @@ UI_TEXT = {
 class Renderer:
     """Per-language work directory ``_build/<lang>/``: notebooks, rst, html, latex."""
 
-    def __init__(self, config, lang, log=print):
+    def __init__(self, config, lang, log=print, matter=(0, 0), strict=False):
         self.config, self.lang, self.log = config, lang, log
+        self.matter = matter        # unnumbered chapters before and after the numbered ones
+        self.strict = strict        # a Sphinx warning fails the build
         self.work = config.build_dir / lang
         self.nb_dir = self.work / 'notebooks'
         self.rst_dir = self.work / 'rst'
+        self.map_dir = self.work / 'linemap'
         self.html_dir = self.work / 'html'
         self.latex_dir = self.work / 'latex'
-        self._inputs = None    # hash of Sphinx's inputs, set after write_rst
+        self._inputs = {}    # hash of Sphinx's inputs per output, made after write_rst
 
     @property
     def pdf_name(self):
@@ -53,9 +72,7 @@ class Renderer:
             nb.metadata.pop('executed_seconds', None)
             text = nbformat.writes(nb)
             path = self.nb_dir / f'{s.name}.ipynb'
-            if not path.is_file() or path.read_text(encoding='utf-8') != text:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding='utf-8')
+            if write_if_changed(path, text):
                 changed.append(s.name)
         for stale in self.nb_dir.rglob('*.ipynb'):
             if stale.relative_to(self.nb_dir).with_suffix('').as_posix() not in names:
@@ -64,48 +81,52 @@ class Renderer:
 
     # ---- rst -------------------------------------------------------------
     def write_rst(self, sections):
-        """Convert notebooks whose content, or whose conversion code, changed since last time."""
+        """Convert the notebooks whose content, or whatever else their reST depends on, changed."""
         from d2lbook import rst as d2lbook_rst
-        self._inputs = None
+        self._inputs = {}
         _unwrapped_pandoc()
-        names = set()
         stamps_path = self.rst_dir / '.stamps.json'
         stamps = json.loads(stamps_path.read_text()) if stamps_path.is_file() else {}
-        converter = hashlib.sha256(b''.join(Path(__file__).with_name(f).read_bytes()
-                                            for f in ('render.py', 'outputs.py'))).hexdigest()
-        for s in sections:
-            names.add(s.name)
-            src = self.nb_dir / f'{s.name}.ipynb'
+        settings = json.dumps([depends('rst'), self.lang, self.config.discuss_url, self.config.bibfile.is_file()])
+        # the Markdown file and the lines its cells start at key the line map kept with the reST
+        cells = {s.name: linemap.cell_lines(s.notebook) for s in sections}
+        wanted = {s.name: hashlib.sha256((self.nb_dir / f'{s.name}.ipynb').read_bytes() + settings.encode()
+                                         + json.dumps([str(s.path), [line for line, _ in cells[s.name]]]).encode())
+                  .hexdigest() for s in sections}
+        todo = [s for s in sections if stamps.get(s.name) != wanted[s.name]
+                or not (self.rst_dir / f'{s.name}.rst').is_file()]
+        if todo:    # forget them first: a conversion cut short must not look current later
+            stamps = {k: v for k, v in stamps.items() if k in wanted and k not in {s.name for s in todo}}
+            write_atomic(stamps_path, json.dumps(stamps))
+        for s in todo:
             dst = self.rst_dir / f'{s.name}.rst'
-            stamp = hashlib.sha256(src.read_bytes() + converter.encode()).hexdigest()
-            if dst.is_file() and stamps.get(s.name) == stamp:
-                continue
-            nb = prepare(nbformat.read(src, as_version=4))
+            nb = prepare(linemap.mark_cells(nbformat.read(self.nb_dir / f'{s.name}.ipynb', as_version=4)))
             key = 'output_' + Path(s.name).name + '_' + hashlib.sha1(s.name.encode()).hexdigest()[:6]
             body, resources = d2lbook_rst.convert_notebook(nb, {'unique_key': key})
-            dst.parent.mkdir(parents=True, exist_ok=True)
+            body, lines = linemap.unmark(body, cells[s.name])
             for fname, data in resources['outputs'].items():
-                (dst.parent / fname).write_bytes(data)
+                write_if_changed(dst.parent / fname, data)
             if s.name == 'index' and self.config.bibfile.is_file():
                 body += REFERENCES_TOC
             elif self.config.discuss_url and s.name != 'index':
                 body += discussion_qr(self.config.discuss_url.format(lang=self.lang, path=s.name),
                                       UI_TEXT[self.lang][2])
-            dst.write_text(body, encoding='utf-8')
-            stamps[s.name] = stamp
-        self.rst_dir.mkdir(parents=True, exist_ok=True)
-        stamps_path.write_text(json.dumps(stamps))
+            write_if_changed(dst, body)
+            linemap.save(self.map_dir / f'{s.name}.json', s.path, lines)
+            stamps[s.name] = wanted[s.name]
+        write_atomic(stamps_path, json.dumps(stamps))
+        names = set(wanted)
         if self.config.bibfile.is_file():
             names.add('references')
             title = LANGUAGES[self.lang].references
-            _write_if_changed(self.rst_dir / 'references.rst',
-                              f'{title}\n{"=" * 2 * len(title)}\n\n.. bibliography:: {self.config.bibfile.name}\n   :all:\n')
+            write_if_changed(self.rst_dir / 'references.rst',
+                             f'{title}\n{"=" * 2 * len(title)}\n\n.. bibliography:: {self.config.bibfile.name}\n   :all:\n')
         for stale in self.rst_dir.rglob('*.rst'):
             if stale.relative_to(self.rst_dir).with_suffix('').as_posix() not in names:
                 stale.unlink()
         self._sync_tree(self.config.root / 'img', self.rst_dir / 'img')
         if self.config.bibfile.is_file():
-            _copy_if_changed(self.config.bibfile, self.rst_dir / self.config.bibfile.name)
+            write_if_changed(self.rst_dir / self.config.bibfile.name, self.config.bibfile.read_bytes())
         self._write_conf()
 
     def _sync_tree(self, src, dst):
@@ -113,7 +134,7 @@ class Renderer:
             return
         for path in src.rglob('*'):
             if path.is_file():
-                _copy_if_changed(path, dst / path.relative_to(src))
+                write_if_changed(dst / path.relative_to(src), path.read_bytes())
 
     def _write_conf(self):
         """conf.py from d2lbook's template, with our extension and settings."""
@@ -137,8 +158,13 @@ class Renderer:
                             f'd2l_language = {lang!r}',
                             f'd2l_languages = {self.config.languages!r}',
                             f'd2l_links = {json.dumps(links, ensure_ascii=False)}',
+                            f'd2l_static = {str(self.config.static_dir)!r}',
                         ])}
-        ini['pdf'] = {'bibfile': self.config.bibfile.name if self.config.bibfile.is_file() else ''}
+        # A book without a bibliography gets an empty one: d2lbook's conf.py always loads sphinxcontrib.bibtex.
+        bib = self.config.bibfile.name if self.config.bibfile.is_file() else 'empty.bib'
+        if not self.config.bibfile.is_file():
+            write_if_changed(self.rst_dir / bib, '')
+        ini['pdf'] = {'bibfile': bib}
         ini_path = self.work / 'd2lbook.ini'
         with open(ini_path, 'w', encoding='utf-8') as f:
             ini.write(f)
@@ -150,56 +176,89 @@ class Renderer:
         # d2lbook's page scripts target its own theme and load icons from a CDN;
         # the book uses Furo, sphinx-copybutton and static/book.css instead.
         for name in ('d2l.js', 'd2l.css'):
-            (self.rst_dir / '_static' / name).write_text('', encoding='utf-8')
-        if not self.config.bibfile.is_file():
-            conf = self.rst_dir / 'conf.py'
-            conf.write_text(conf.read_text(encoding='utf-8').replace('"sphinxcontrib.bibtex",', ''), encoding='utf-8')
+            write_if_changed(self.rst_dir / '_static' / name, '')
 
     # ---- sphinx ----------------------------------------------------------
     def _sphinx(self, builder, out_dir):
+        """Run Sphinx; return its warnings as Problems at Markdown file and line."""
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOL_ROOT), os.environ.get('PYTHONPATH', '')]))
         cmd = [sys.executable, '-m', 'sphinx', '-b', builder, '-q', '-j', 'auto',
                str(self.rst_dir), str(out_dir), '-c', str(self.rst_dir)]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        warnings = [l for l in proc.stderr.splitlines() if 'WARNING' in l or 'ERROR' in l]
         (self.work / f'sphinx-{builder}.log').write_text(proc.stderr, encoding='utf-8')
         if proc.returncode != 0:
             raise BuildError(Problem(self.rst_dir / 'index.rst', 1,
                                      f'Sphinx {builder} build failed:\n{proc.stderr[-3000:]}'))
-        if warnings:
-            self.log(f'  {self.lang}: {len(warnings)} Sphinx {builder} warning(s), see {self.work.name}/sphinx-{builder}.log')
-        return warnings
+        return linemap.warnings(proc.stderr, self.rst_dir, self.map_dir, builder)
 
-    def _inputs_hash(self):
-        """Hash of everything Sphinx reads: the rst tree, the book's static files, this package.
-        Computed once per edition, after ``write_rst``; html and pdf share it."""
-        if self._inputs is None:
-            h = hashlib.sha256()
-            for base in (self.rst_dir, TOOL_ROOT / 'static', Path(__file__).parent):
-                for path in sorted(p for p in base.rglob('*') if p.is_file() and '__pycache__' not in p.parts):
-                    h.update(str(path.relative_to(base)).encode() + b'\0' + path.read_bytes())
-            self._inputs = h.hexdigest()
-        return self._inputs
+    def _report(self, kind, warnings):
+        """Log Sphinx's warnings of one output (also when it was not rebuilt); fail with --strict."""
+        if not warnings:
+            return
+        if self.strict:
+            raise BuildError(warnings)
+        self.log(f'  {self.lang}: {len(warnings)} Sphinx warning(s) in the {kind} (--strict fails on them):')
+        for w in warnings[:20]:
+            self.log(f'    {w}')
+        if len(warnings) > 20:
+            self.log(f'    ... and {len(warnings) - 20} more, see {self.work}/sphinx-*.log')
 
-    def _stamp_path(self, name):
-        return self.work / f'{name}.fingerprint'
+    # ---- stamps: which outputs are current -----------------------------------
+    def _inputs_hash(self, kind):
+        """Hash of everything the ``kind`` output ('html' or 'pdf') is made from: the reST tree
+        (for the PDF without the HTML's _static) and ``_setup_hash``."""
+        if kind not in self._inputs:
+            h = hashlib.sha256(self._setup_hash(kind).encode())
+            for path in sorted(p for p in self.rst_dir.rglob('*') if p.is_file()):
+                rel = path.relative_to(self.rst_dir)
+                if kind == 'pdf' and rel.parts[0] == '_static':
+                    continue
+                h.update(str(rel).encode() + b'\0' + path.read_bytes())
+            self._inputs[kind] = h.hexdigest()
+        return self._inputs[kind]
 
-    def _stamp_value(self, extra):
-        return hashlib.sha256(f'{self._inputs_hash()}:{extra}'.encode()).hexdigest()
+    def _setup_hash(self, kind):
+        """What an output depends on besides the reST: the code that renders it, the tool versions,
+        the book's static files (HTML) or the chapter numbering (PDF)."""
+        h = hashlib.sha256(depends(kind).encode() + str(self.matter if kind == 'pdf' else '').encode())
+        if DEPENDS[kind]['static']:
+            for path in sorted(p for p in self.config.static_dir.rglob('*') if p.is_file()):
+                h.update(str(path.relative_to(self.config.static_dir)).encode() + b'\0' + path.read_bytes())
+        return h.hexdigest()
 
-    def _up_to_date(self, name, output, extra=''):
-        """True when ``output`` was built from exactly the current inputs."""
-        stamp = self._stamp_path(name)
-        return output.is_file() and stamp.is_file() and stamp.read_text() == self._stamp_value(extra)
+    def _stamp_path(self, kind):
+        return self.work / f'{kind}.fingerprint'
 
-    def _stamp(self, name, extra=''):
-        self._stamp_path(name).write_text(self._stamp_value(extra))
+    def output(self, kind):
+        return self.html_dir / 'index.html' if kind == 'html' else self.latex_dir / f'{self.config.name}-{self.lang}.pdf'
+
+    def current(self, kind):
+        """True when the ``kind`` output was built from exactly the current inputs and passed its checks."""
+        stamp = self._stamp_path(kind)
+        return self.output(kind).is_file() and stamp.is_file() and stamp.read_text() == self._inputs_hash(kind)
+
+    def _begin(self, kind):
+        """Forget that the output is current before making it: a run cut short leaves no stamp."""
+        self._stamp_path(kind).unlink(missing_ok=True)
+        (self.work / f'{kind}.warnings.json').unlink(missing_ok=True)
+
+    def _done(self, kind, warnings):
+        write_atomic(self.work / f'{kind}.warnings.json',
+                     json.dumps([[str(w.path), w.line, w.message] for w in warnings]))
+        write_atomic(self._stamp_path(kind), self._inputs_hash(kind))
+
+    def _saved_warnings(self, kind):
+        path = self.work / f'{kind}.warnings.json'
+        data = json.loads(path.read_text(encoding='utf-8')) if path.is_file() else []
+        return [Problem(Path(p), line, message) for p, line, message in data]
 
     def html(self):
-        if self._up_to_date('html', self.html_dir / 'index.html'):
+        if self.current('html'):
             self.log(f'  {self.lang}: html unchanged')
-            return []
-        theme = _theme_fingerprint()
+            self._report('HTML', self._saved_warnings('html'))
+            return
+        self._begin('html')
+        theme = self._setup_hash('html')
         theme_stamp = self._stamp_path('html-theme')
         if not theme_stamp.is_file() or theme_stamp.read_text() != theme:
             # Sphinx never removes a static file, and rewrites only the pages whose source or
@@ -209,29 +268,29 @@ class Renderer:
                 if path.name != '.doctrees':
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
         warnings = self._sphinx('html', self.html_dir)
-        theme_stamp.write_text(theme)
-        self._stamp('html')
-        return warnings
+        write_atomic(theme_stamp, theme)
+        self._done('html', warnings)
+        self._report('HTML', warnings)
 
-    def pdf(self, frontmatter, backmatter):
-        """LaTeX through Sphinx, then xelatex; returns the PDF path."""
-        tex = self.latex_dir / f'{self.config.name}-{self.lang}.tex'
-        matter = f'{frontmatter},{backmatter}'
-        if self._up_to_date('pdf', tex.with_suffix('.pdf'), matter):
+    def pdf(self):
+        """LaTeX through Sphinx, then xelatex; the PDF is current only once it passed its checks."""
+        if self.current('pdf'):
             self.log(f'  {self.lang}: pdf unchanged')
-            return tex.with_suffix('.pdf')
-        self._sphinx('latex', self.latex_dir)
+            self._report('PDF', self._saved_warnings('pdf'))
+            return
+        self._begin('pdf')
+        tex = self.output('pdf').with_suffix('.tex')
+        warnings = self._sphinx('latex', self.latex_dir)
         from d2lbook.build import process_latex
         process_latex(str(tex), None)
-        unnumber_chapters(tex, frontmatter, backmatter, LANGUAGES[self.lang].references)
+        unnumber_chapters(tex, *self.matter, LANGUAGES[self.lang].references)
         # -g: we only get here when the inputs changed, so always typeset. latexmk's own
         # bookkeeping can otherwise replay a failure left by a build that was killed mid-run.
         proc = subprocess.run(['latexmk', '-g', '-xelatex', '-interaction=nonstopmode', '-halt-on-error',
                                tex.name], cwd=self.latex_dir, capture_output=True, text=True)
         log_path = tex.with_suffix('.log')
         log_text = log_path.read_text(encoding='utf-8', errors='replace') if log_path.is_file() else ''
-        pdf = tex.with_suffix('.pdf')
-        if proc.returncode != 0 or not pdf.is_file():
+        if proc.returncode != 0 or not self.output('pdf').is_file():
             errors = [l for l in log_text.splitlines() if l.startswith('!')][:5]
             raise BuildError(Problem(tex, 1, 'xelatex failed: ' + ('; '.join(errors) or proc.stdout[-1500:]),
                                      f'see {log_path}'))
@@ -239,19 +298,27 @@ class Renderer:
         if missing:
             raise BuildError(Problem(tex, 1, f'the PDF is missing {len(missing)} glyph(s): {" ".join(missing[:20])}',
                                      'a font for this script is not configured'))
-        self._stamp('pdf', matter)
-        return pdf
+        self._done('pdf', warnings)
+        self._report('PDF', warnings)
 
 
-def _theme_fingerprint():
-    """Hash of what the HTML looks like apart from its sources: the theme and extension versions,
-    the book's static files and its Sphinx extension."""
-    from importlib.metadata import version
-    h = hashlib.sha256(' '.join(version(d) for d in ('sphinx', 'furo', 'sphinx-copybutton')).encode())
-    for path in [Path(__file__).with_name('sphinx_ext.py')] + sorted(p for p in (TOOL_ROOT / 'static').rglob('*')
-                                                                      if p.is_file()):
-        h.update(path.name.encode() + b'\0' + path.read_bytes())
-    return h.hexdigest()
+@functools.lru_cache(maxsize=None)
+def depends(kind):
+    """Text naming what an output depends on besides its sources: code, packages, programs."""
+    spec = DEPENDS[kind]
+    parts = [hashlib.sha256(b''.join((HERE / f).read_bytes() for f in spec['code'])).hexdigest()]
+    for name in spec['packages']:
+        try:
+            parts.append(f'{name} {metadata.version(name)}')
+        except metadata.PackageNotFoundError:
+            parts.append(f'{name} -')
+    for cmd in spec['programs']:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
+        except OSError:
+            out = ''
+        parts.append(' '.join(cmd[:1] + (out.strip().splitlines() or ['-'])[:1]))
+    return '\n'.join(parts)
 
 
 def discussion_qr(url, label):
@@ -281,19 +348,6 @@ def _unwrapped_pandoc():
         return original(source, fmt, to, extra_args=list(extra_args or []) + ['--columns=10000'], **kwargs)
     pandoc.unwrapped = True
     nb_pandoc.pandoc = pandoc
-
-
-def _write_if_changed(path, text):
-    if not path.is_file() or path.read_text(encoding='utf-8') != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding='utf-8')
-
-
-def _copy_if_changed(src, dst):
-    if dst.is_file() and dst.stat().st_size == src.stat().st_size and dst.read_bytes() == src.read_bytes():
-        return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src, dst)
 
 
 CHAPTER = re.compile(r'^\\chapter\{(?P<title>.*)\}(?P<rest>.*)$')

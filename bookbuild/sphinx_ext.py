@@ -8,11 +8,10 @@ import posixpath
 import re
 from pathlib import Path
 
-from sphinx.search import SearchLanguage, languages as search_languages
+from sphinx.search import SearchLanguage
 
 from .languages import LANGUAGES
 
-STATIC = Path(__file__).resolve().parent.parent / 'static'
 LATIN_FONTS = r'''
 \setmainfont{Latin Modern Roman}
 \setsansfont{Latin Modern Sans}
@@ -55,7 +54,7 @@ def on_config_inited(app, config):
     config.html_theme_options = {'top_of_page_button': None,
                                  'light_css_variables': _font_stacks(lang.cjk_font)}
     config.pygments_dark_style = 'github-dark'
-    config.html_static_path = list(config.html_static_path) + [str(STATIC)]
+    config.html_static_path = list(config.html_static_path) + [config.d2l_static]
     config.mathjax_path = 'mathjax/tex-chtml-full.js'
     config.mathjax3_config = {'options': {'enableMenu': False}}
     config.html_show_sourcelink = False
@@ -186,10 +185,11 @@ class SearchKorean(SearchLanguage):
 
 
 def setup(app):
-    search_languages.setdefault('ko', SearchKorean)
+    app.add_search_language(SearchKorean)
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
     app.add_config_value('d2l_links', {}, 'html')
+    app.add_config_value('d2l_static', '', 'html')      # the book's static/ (or the build system's)
     app.setup_extension('sphinx_copybutton')
     app.connect('config-inited', on_config_inited, priority=100)   # before sphinx-copybutton reads its settings
     app.connect('config-inited', lambda app, config: add_theme_text(app))

@@ -1,12 +1,11 @@
-"""Find the sections of a book by following the ``toc`` blocks from ``index.md``."""
-import re
+"""Find the sections of a book by following the ``toc`` blocks from ``index.md`` (once per build)."""
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from .errors import Collector
-from .markdown import read_text
+from .markdown import fences, read_text
 
-TOC_START = re.compile(r'^```toc\s*$')
+OPTIONS = ('maxdepth', 'numbered', 'titlesonly')
 
 
 @dataclass
@@ -15,49 +14,53 @@ class TocBlock:
     entries: list = field(default_factory=list)  # (name, line)
 
 
+@dataclass
+class Toc:
+    order: list         # the documents (paths without .md) in reading order, 'index' first
+    front: int = 0      # unnumbered entries of index.md before the numbered ones (front matter)
+    back: int = 0       # and after them (back matter)
+
+
 def parse_toc_blocks(text, path, problems):
     """Return the toc blocks of a document; report unclosed blocks."""
     blocks, lines = [], text.split('\n')
-    i = 0
-    while i < len(lines):
-        if not TOC_START.match(lines[i]):
-            i += 1
+    for fence in fences(lines):
+        if fence.info != 'toc':
             continue
-        start, block = i + 1, TocBlock({})
-        i += 1
-        while i < len(lines) and lines[i].strip() != '```':
+        if not fence.closed:
+            problems.add(path, fence.start + 1, 'toc block is never closed', 'end it with ```')
+        block = TocBlock({})
+        for i in range(fence.start + 1, fence.end if fence.closed else fence.end + 1):
             entry = lines[i].strip()
             if entry.startswith(':'):
                 key, _, value = entry[1:].partition(':')
-                if not key or key not in ('maxdepth', 'numbered', 'titlesonly'):
-                    problems.add(path, i + 1, f'unknown toc option "{entry}"',
-                                 'use :maxdepth: N or :numbered:')
+                if key not in OPTIONS:
+                    problems.add(path, i + 1, f'unknown toc option "{entry}"', 'use :maxdepth: N or :numbered:')
                 block.options[key] = value.strip()
             elif entry:
                 block.entries.append((entry, i + 1))
-            i += 1
-        if i == len(lines):
-            problems.add(path, start, 'toc block is never closed', 'end it with ```')
         blocks.append(block)
-        i += 1
     return blocks
 
 
-def sections(src_dir, problems=None):
-    """Return the book's documents (paths without ``.md``) in reading order.
+def read(src_dir, problems=None):
+    """The book's table of contents.
 
-    The first element is ``index``. Each toc entry is relative to the directory
-    of the document holding it; a missing file is a problem at that line.
+    Each toc entry is relative to the directory of the document holding it; a missing
+    file is a problem at that line.
     """
     problems = problems or Collector()
-    order, seen = [], set()
+    order, seen, index_blocks = [], set(), []
 
     def visit(name):
         order.append(name)
         seen.add(name)
         path = src_dir / f'{name}.md'
         parent = PurePosixPath(name).parent
-        for block in parse_toc_blocks(read_text(path), path, problems):
+        blocks = parse_toc_blocks(read_text(path), path, problems)
+        if name == 'index':
+            index_blocks.extend(blocks)
+        for block in blocks:
             for entry, line in block.entries:
                 child = str(parent / entry) if str(parent) != '.' else entry
                 if child in seen:
@@ -68,7 +71,17 @@ def sections(src_dir, problems=None):
                     visit(child)
 
     visit('index')
-    return order
+    numbered = [i for i, b in enumerate(index_blocks) if 'numbered' in b.options]
+    if not numbered:
+        return Toc(order)
+    front = sum(len(b.entries) for b in index_blocks[:numbered[0]])
+    back = sum(len(b.entries) for b in index_blocks[numbered[-1] + 1:])
+    return Toc(order, front, back)
+
+
+def sections(src_dir, problems=None):
+    """The documents in reading order (``read(...).order``)."""
+    return read(src_dir, problems).order
 
 
 def unreachable(src_dir, order):

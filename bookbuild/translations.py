@@ -6,13 +6,12 @@ English moves on the build can tell the translator exactly what changed since.
 """
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from . import changes
 from .buildlock import exclusive
 from .errors import Collector
+from .files import write_atomic as write_atomically    # the build's one atomic-write helper
 from .languages import SOURCE
 from .markdown import read_cells
 
@@ -22,21 +21,6 @@ BASE_NAME = 'translations.base'
 
 def file_hash(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def write_atomically(path, data):
-    """Replace ``path`` with ``data`` (bytes) in one rename: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Lock:

@@ -1,20 +1,34 @@
 """Shared helpers: copy a fixture book and run the real build on it; fixed seeds for library tests."""
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from skipguard import pytest_addoption, pytest_configure, pytest_runtest_makereport, pytest_runtest_setup  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / 'fixtures'
 
 
-def run_build(root, *args, timeout=900):
+def build_env(pythonpath=(), **extra):
+    """The environment of a build started by a test: this checkout first on the Python path."""
+    return {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), *map(str, pythonpath)]), **extra}
+
+
+def interruptible():
+    """For Popen's ``preexec_fn``: Ctrl-C (SIGINT) interrupts the child, even when this test run was
+    started with SIGINT ignored (as a shell does for background jobs) and the child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def run_build(root, *args, timeout=900, env=None):
     """Run ``python -m bookbuild`` on a book; return the completed process (text output)."""
     return subprocess.run([sys.executable, '-m', 'bookbuild', *args, '--root', str(root)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**__import__('os').environ, 'PYTHONPATH': str(ROOT)})
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env or build_env())
 
 
 def copy_book(tmp_path, name='minibook'):

@@ -5,6 +5,7 @@ import subprocess
 import zipfile
 
 import nbformat
+import pytest
 
 from conftest import copy_book, executed_count, run_build
 
@@ -75,6 +76,7 @@ def test_japanese_page_is_localized(built_book):
     assert 'この節はまだ翻訳されていません' in fallback       # English text with a notice
 
 
+@pytest.mark.pdf
 def test_pdfs(built_book):
     root, _ = built_book
     en = pdf_text(root / '_build/site/en/minibook-en.pdf')

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, copy_book, run_build
+from conftest import ROOT, copy_book, interruptible, run_build
 
 ARRAYS = 'chapters/en/chapter_basics/arrays.md'
 
@@ -171,7 +171,7 @@ def test_huge_output_is_truncated(tmp_path):
 def test_corrupt_cache_entry_is_recomputed(tmp_path):
     root = copy_book(tmp_path)
     assert run_build(root, 'execute', '--lang', 'en').returncode == 0
-    (entry,) = (root / '_build/cache').glob('*/*.json')
+    (entry,) = (root / '_build/cache').glob('??/*.json')
     entry.write_text(entry.read_text()[:100])
     result = run_build(root, 'execute', '--lang', 'en')
     assert result.returncode == 0, result.stderr
@@ -183,7 +183,7 @@ def test_interrupted_build_leaves_site_and_next_build_works(published):
     edit(root, ARRAYS, "print('total:', int(x.sum()))", "import time; time.sleep(30)")
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         proc = subprocess.Popen([sys.executable, '-m', 'bookbuild', 'html', '--lang', 'en', '--root', str(root)],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible,
                                 env={**os.environ, 'PYTHONPATH': str(ROOT)})
         time.sleep(6)
         proc.send_signal(sig)
@@ -206,10 +206,12 @@ def test_second_build_waits_for_the_first(tmp_path):
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert second.returncode == 0, second.stderr
-    assert 'another build is running on this tree; waiting' in second.stdout
+    assert 'another build is running on this tree; waiting for it to finish: build.py execute --lang en --root' in second.stdout
+    assert f'(pid {first.pid}, started ' in second.stdout
     assert 'notebooks executed: 0' in second.stdout     # the first one's results were reused
 
 
+@pytest.mark.pdf
 @pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGKILL])
 def test_build_killed_while_rendering(published, sig):
     root, link, page = published

@@ -1,5 +1,8 @@
 """The repository itself: book config, reader's GPU environment, generated library."""
+import os
 import re
+import subprocess
+import sys
 
 import yaml
 
@@ -39,3 +42,21 @@ def test_environment_yml_matches_the_cpu_lock():
 
 def test_generated_library_is_current():
     library.check(ROOT / 'chapters' / 'en', ROOT / 'd2l' / 'mxnet.py')
+
+
+def test_ci_fails_when_browser_or_pdf_tests_are_skipped(tmp_path):
+    (tmp_path / 'test_sample.py').write_text(
+        'import pytest\n\n\n@pytest.mark.browser\ndef test_page():\n    pytest.skip("no chromium here")\n\n\n'
+        'def test_other():\n    pytest.skip("not needed")\n')
+
+    def pytest_run(*args):
+        return subprocess.run([sys.executable, '-m', 'pytest', '-p', 'skipguard', '-rs', '-q', str(tmp_path), *args],
+                              capture_output=True, text=True, cwd=tmp_path,
+                              env={**os.environ, 'PYTHONPATH': str(ROOT / 'tests')})
+    plain = pytest_run()
+    assert plain.returncode == 0 and '2 skipped' in plain.stdout, plain.stdout
+    guarded = pytest_run('--fail-on-skip=browser,pdf')
+    assert guarded.returncode == 1 and '1 failed, 1 skipped' in guarded.stdout, guarded.stdout
+    assert 'browser test skipped, but --fail-on-skip requires it to run: no chromium here' in guarded.stdout
+    ci = (ROOT / '.ci/run').read_text()
+    assert '\npython3 build.py\n' in ci and '\npython3 build.py test -rs --fail-on-skip=browser,pdf\n' in ci

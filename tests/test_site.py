@@ -11,7 +11,12 @@ import pytest
 
 from conftest import ROOT
 
-playwright = pytest.importorskip('playwright.sync_api')
+try:
+    from playwright import sync_api as playwright
+except ImportError:
+    playwright = None
+
+pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / 'tests' / 'artifacts'
 LANGS = ('en', 'ja', 'zh', 'ko')
 DESKTOP, PHONE = {'width': 1280, 'height': 900}, {'width': 390, 'height': 844}
@@ -38,6 +43,8 @@ def server(built_book):
 
 @pytest.fixture(scope='module')
 def browser():
+    if playwright is None:
+        pytest.skip('playwright is not installed')
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path='/usr/bin/chromium', args=CHROMIUM_ARGS)
         yield b

@@ -7,7 +7,9 @@ import nbformat
 import pytest
 
 from bookbuild import config, library, markdown, toc
-from bookbuild.cache import Cache, cache_key
+from bookbuild import keys
+from bookbuild.cache import Cache
+from bookbuild.environment import Environment
 from bookbuild.errors import BuildError, Collector
 from bookbuild.execute import truncate_outputs
 from bookbuild.notebooks import code_signature, resource_hint
@@ -46,11 +48,28 @@ def test_code_signature_ignores_comments_only():
     assert code_signature("print('# not a comment')") != code_signature("print('# other')")
 
 
+def _key(code, library='', mxnet='mxnet 1.9.1', devices='cpu'):
+    env = Environment('3.11.7', 'x86_64', {'numpy': '1.23.5'}, {'mxnet': mxnet}, [])
+    return keys.base_key(keys.parts(code, 'python3', library, env, devices))
+
+
 def test_cache_key_depends_on_library_only_when_used():
     plain, uses = ['x = 1'], ['from d2l import mxnet as d2l']
-    assert cache_key(plain, 'python3', 'lib v1', '1.9.1') == cache_key(plain, 'python3', 'lib v2', '1.9.1')
-    assert cache_key(uses, 'python3', 'lib v1', '1.9.1') != cache_key(uses, 'python3', 'lib v2', '1.9.1')
-    assert cache_key(plain, 'python3', '', '1.9.1') != cache_key(plain, 'python3', '', '2.0')
+    assert _key(plain, 'lib v1') == _key(plain, 'lib v2')
+    assert _key(uses, 'lib v1') != _key(uses, 'lib v2')
+    assert _key(plain) != _key(plain, mxnet='mxnet-cu112 1.9.1')
+    assert _key(plain) != _key(plain, devices='1 x NVIDIA H200')
+    assert _key(['x = 1  # one']) == _key(['x = 1  # 一'])
+
+
+def test_cache_miss_reasons_name_what_changed():
+    env = Environment('3.11.7', 'x86_64', {'numpy': '1.23.5'}, {'mxnet': 'mxnet 1.9.1'}, [])
+    old = {**keys.parts(['x = 1', 'y = 2'], 'python3', '', env, 'cpu'), 'reads': {'data/a.csv': '1'}}
+    env.packages['numpy'] = '1.24.0'
+    new = {**keys.parts(['x = 1', 'y = 3'], 'python3', '', env, 'cpu'), 'reads': {}}
+    assert keys.explain(old, new, [4, 9]) == ['code cell 2 (line 9) changed', 'packages: numpy 1.23.5 -> 1.24.0']
+    same = {**keys.parts(['x = 1', 'y = 3'], 'python3', '', env, 'cpu'), 'reads': {'data/a.csv': '2'}}
+    assert keys.explain({**same, 'reads': {'data/a.csv': '1'}}, same) == ['data/a.csv changed']
 
 
 def test_corrupt_cache_entry_is_dropped(tmp_path):
@@ -189,3 +208,25 @@ def test_emphasis_around_inline_math_is_dropped():
     ja = '*行列*とは、$m$ 行の格子です。行列の*転置* $A^\\top$ と*$n$ 次元配列*であり'
     assert plain_emphasized_math(ja) == '*行列*とは、$m$ 行の格子です。行列の*転置* $A^\\top$ と$n$ 次元配列であり'
     assert plain_emphasized_math('*a `c` b* $x$ *d* and *`k` is $k$*') == '*a `c` b* $x$ *d* and `k` is $k$'
+
+
+def test_one_fence_parser_for_cells_toc_and_references():
+    text = ('Prose\n\n````md\n```{.python .input}\nnot code\n```\n````\n\n```toc\n:maxdepth: 1\n\na\n```\n\n'
+            '```{.python .input}\nx = 1\n```\n\n```eval_rst\n:label:`hidden`\n')
+    found = [(f.start, f.end, f.info, f.closed) for f in markdown.fences(text.split('\n'))]
+    assert found == [(2, 6, 'md', True), (8, 12, 'toc', True), (14, 16, '{.python .input}', True),
+                     (18, 20, 'eval_rst', False)]
+    assert [(c.kind, c.line) for c in markdown.split_cells(text)] == [('markdown', 1), ('code', 16), ('markdown', 19)]
+    problems = Collector(keep_going=True)
+    (block,) = toc.parse_toc_blocks(text, Path('x.md'), problems)
+    assert block.entries == [('a', 12)] and block.options == {'maxdepth': '1'} and not problems.problems
+    from bookbuild.references import _without_fences
+    assert _without_fences('a\n```\n:label:`x`\n```\nb') == 'a\n\n\n\nb'
+
+
+def test_toc_is_read_once_with_front_and_back_matter(tmp_path):
+    (tmp_path / 'index.md').write_text('# B\n\n```toc\npreface\n```\n\n```toc\n:numbered:\n\nch\n```\n\n'
+                                       '```toc\nappendix\nnotes\n```\n')
+    for name in ('preface', 'ch', 'appendix', 'notes'):
+        (tmp_path / f'{name}.md').write_text(f'# {name}\n')
+    assert toc.read(tmp_path) == toc.Toc(['index', 'preface', 'ch', 'appendix', 'notes'], front=1, back=2)
