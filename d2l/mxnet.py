@@ -2539,7 +2539,7 @@ def beam_search(model, batch, device, num_steps, beam_size, eos, alpha=0.7):
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/queries-keys-values.md
-def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5),
+def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.4, 2.4),
                   cmap='Reds'):
     """Draw matrices as heat maps on one color scale; return the axes.
 
@@ -2582,92 +2582,87 @@ def masked_softmax(X, valid_lens):
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
-class DotProductAttention(nn.Block):
-    """Scaled dot product attention, softmax(Q K^T / sqrt(d)) V, for a minibatch.
+class AttentionPooling(nn.Block):
+    """Base class of attention layers: softmax of self.score(queries, keys) over the valid keys,
+    then the weighted sum of the values.
 
-    forward(queries (batch, n, d), keys (batch, m, d), values (batch, m, v), valid_lens)
-    returns (batch, n, v); valid_lens as in masked_softmax."""
+    forward(queries (batch, n, q), keys (batch, m, k), values (batch, m, v), valid_lens)
+    returns (batch, n, v); valid_lens as in masked_softmax. Subclasses define score."""
     def __init__(self, dropout=0):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
 
+    def score(self, queries, keys):
+        """Scores of all query-key pairs, (batch, n, m)."""
+        raise NotImplementedError
+
     def forward(self, queries, keys, values, valid_lens=None):
-        d = queries.shape[-1]
-        scores = npx.batch_dot(queries, keys, transpose_b=True) / math.sqrt(d)
-        self.attention_weights = masked_softmax(scores, valid_lens)
+        self.attention_weights = masked_softmax(self.score(queries, keys), valid_lens)
         return npx.batch_dot(self.dropout(self.attention_weights), values)
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
-class AdditiveAttention(nn.Block):
-    """Additive attention: score(q, k) = w_v^T tanh(W_q q + W_k k), for a minibatch.
+class DotProductAttention(AttentionPooling):
+    """Scaled dot product attention, softmax(Q K^T / sqrt(d)) V; queries and keys have size d."""
+    def score(self, queries, keys):
+        return npx.batch_dot(queries, keys, transpose_b=True) / math.sqrt(queries.shape[-1])
 
-    forward(queries (batch, n, q), keys (batch, m, k), values (batch, m, v), valid_lens)
-    returns (batch, n, v); valid_lens as in masked_softmax."""
+
+# Defined in chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
+class AdditiveAttention(AttentionPooling):
+    """Additive attention, score(q, k) = w_v^T tanh(W_q q + W_k k), with num_hiddens units."""
     def __init__(self, num_hiddens, dropout=0):
-        super().__init__()
+        super().__init__(dropout)
         self.W_q = nn.Dense(num_hiddens, use_bias=False, flatten=False)
         self.W_k = nn.Dense(num_hiddens, use_bias=False, flatten=False)
         self.w_v = nn.Dense(1, use_bias=False, flatten=False)
-        self.dropout = nn.Dropout(dropout)
 
-    def forward(self, queries, keys, values, valid_lens=None):
-        q = np.expand_dims(self.W_q(queries), 2)       # (batch, n, 1, h)
-        k = np.expand_dims(self.W_k(keys), 1)          # (batch, 1, m, h)
-        features = npx.activation(q + k, act_type='tanh')  # (batch, n, m, h)
-        scores = self.w_v(features).squeeze(-1)        # (batch, n, m)
-        self.attention_weights = masked_softmax(scores, valid_lens)
-        return npx.batch_dot(self.dropout(self.attention_weights), values)
+    def score(self, queries, keys):
+        # All sums W_q q_i + W_k k_j at once: (batch, n, 1, h) + (batch, 1, m, h)
+        pairs = self.W_q(queries)[:, :, None, :] + self.W_k(keys)[:, None, :, :]
+        return self.w_v(npx.activation(pairs, act_type='tanh'))[..., 0]  # (batch, n, m)
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
-class AttentionDecoder(Decoder):
-    """Interface of decoders with attention: `attention_weights` holds the weights of the
-    last call of forward."""
-    @property
-    def attention_weights(self):
-        raise NotImplementedError('an attention decoder must define attention_weights')
-
-
-# Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
-class Seq2SeqAttentionDecoder(AttentionDecoder):
+class Seq2SeqAttentionDecoder(Decoder):
     """GRU decoder that attends to the encoder's hidden states at every step (Bahdanau et al.).
 
-    attention: an attention layer (queries, keys, values, valid_lens); by default additive
-    attention. The state is (enc_outputs (batch, T, num_hiddens), hidden state
-    (num_layers, batch, num_hiddens), enc_valid_lens)."""
+    attention: an attention layer (queries, keys, values, valid_lens), by default additive
+    attention. The state is (memory: the encoder's outputs (batch, T, num_hiddens),
+    enc_valid_lens, hidden: the GRU state (num_layers, batch, num_hiddens))."""
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0,
                  attention=None):
         super().__init__()
-        self.attention = attention or AdditiveAttention(num_hiddens, dropout)
         self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.attention = attention or AdditiveAttention(num_hiddens, dropout)
         self.rnn = rnn.GRU(num_hiddens, num_layers, dropout=dropout)
-        self.dense = nn.Dense(vocab_size, flatten=False)
+        self.output = nn.Dense(vocab_size, flatten=False)
         self.initialize(init.Xavier())
 
     def init_state(self, enc_all_outputs, enc_valid_lens):
-        """Keys and values (the encoder's outputs), initial hidden state, valid lengths."""
+        """Memory (batch-first encoder outputs), valid lengths, initial GRU state."""
         outputs, hidden = enc_all_outputs
-        return outputs.swapaxes(0, 1), hidden, enc_valid_lens
+        return outputs.swapaxes(0, 1), enc_valid_lens, hidden
+
+    def step(self, embedded, state):
+        """One step for the embedded inputs (batch, embed_size): GRU output and new state."""
+        memory, enc_valid_lens, hidden = state
+        query = np.expand_dims(hidden[-1], 1)  # the top layer's state, (batch, 1, num_hiddens)
+        context = self.attention(query, memory, memory, enc_valid_lens)[:, 0]
+        gru_input = np.concatenate([context, embedded], axis=-1)
+        out, [hidden] = self.rnn(np.expand_dims(gru_input, 0), [hidden])
+        return out[0], (memory, enc_valid_lens, hidden)
 
     def forward(self, X, state):
         """Logits (batch, num_steps, vocab_size) for inputs X (batch, num_steps), new state."""
-        enc_outputs, hidden, enc_valid_lens = state
-        outputs, self._weights = [], []
-        for x in self.embedding(X.T):  # one step at a time: x is (batch, embed_size)
-            query = np.expand_dims(hidden[-1], 1)  # top layer, (batch, 1, num_hiddens)
-            context = self.attention(query, enc_outputs, enc_outputs, enc_valid_lens)
-            step_input = np.concatenate([context[:, 0], x], axis=-1)
-            out, [hidden] = self.rnn(np.expand_dims(step_input, 0), [hidden])
+        embedded = self.embedding(X)  # (batch, num_steps, embed_size)
+        outputs, weights = [], []
+        for t in range(X.shape[1]):
+            out, state = self.step(embedded[:, t], state)
             outputs.append(out)
-            self._weights.append(self.attention.attention_weights)
-        logits = self.dense(np.concatenate(outputs, axis=0)).swapaxes(0, 1)
-        return logits, (enc_outputs, hidden, enc_valid_lens)
-
-    @property
-    def attention_weights(self):
-        """Weights of the last call: (batch, its number of steps, source positions)."""
-        return np.concatenate(self._weights, axis=1)
+            weights.append(self.attention.attention_weights)
+        self.attention_weights = np.concatenate(weights, axis=1)  # (batch, num_steps, T)
+        return self.output(np.stack(outputs, axis=1)), state
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
@@ -2694,37 +2689,32 @@ class MultiHeadAttention(nn.Block):
         if num_hiddens % num_heads:
             raise ValueError(f'{num_hiddens} hidden units cannot be split into {num_heads} heads')
         self.num_heads = num_heads
-        self.attention = DotProductAttention(dropout)
         self.W_q = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
         self.W_k = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
         self.W_v = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
         self.W_o = nn.Dense(num_hiddens, use_bias=use_bias, flatten=False)
+        self.attention = DotProductAttention(dropout)
 
     def split_heads(self, X):
-        """(batch, n, num_hiddens) -> (batch * num_heads, n, num_hiddens / num_heads)."""
-        batch, n, _ = X.shape
-        X = X.reshape(batch, n, self.num_heads, -1).transpose(0, 2, 1, 3)
-        return X.reshape(batch * self.num_heads, n, -1)
+        """(batch, n, num_hiddens) -> (num_heads * batch, n, head width), head by head."""
+        return np.concatenate(np.split(X, self.num_heads, axis=-1), axis=0)
 
     def merge_heads(self, X):
-        """(batch * num_heads, n, head width) -> (batch, n, num_hiddens); undoes split_heads."""
-        _, n, width = X.shape
-        X = X.reshape(-1, self.num_heads, n, width).transpose(0, 2, 1, 3)
-        return X.reshape(X.shape[0], n, -1)
+        """(num_heads * batch, n, head width) -> (batch, n, num_hiddens); undoes split_heads."""
+        return np.concatenate(np.split(X, self.num_heads, axis=0), axis=-1)
 
     def forward(self, queries, keys, values, valid_lens=None):
-        if valid_lens is not None:  # every example has num_heads rows now
-            valid_lens = valid_lens.repeat(self.num_heads, axis=0)
-        heads = self.attention(self.split_heads(self.W_q(queries)),
-                               self.split_heads(self.W_k(keys)),
-                               self.split_heads(self.W_v(values)), valid_lens)
-        return self.W_o(self.merge_heads(heads))
+        Q, K, V = [self.split_heads(W(X)) for W, X in
+                   [(self.W_q, queries), (self.W_k, keys), (self.W_v, values)]]
+        if valid_lens is not None:  # one copy of the lengths per head
+            valid_lens = np.concatenate([valid_lens] * self.num_heads, axis=0)
+        return self.W_o(self.merge_heads(self.attention(Q, K, V, valid_lens)))
 
     @property
     def attention_weights(self):
         """The weights of the last call, shaped (batch, num_heads, num_queries, num_keys)."""
-        weights = self.attention.attention_weights
-        return weights.reshape(-1, self.num_heads, *weights.shape[1:])
+        weights = self.attention.attention_weights  # (num_heads * batch, n, m)
+        return weights.reshape(self.num_heads, -1, *weights.shape[1:]).transpose(1, 0, 2, 3)
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/self-attention-and-positional-encoding.md
@@ -2736,18 +2726,16 @@ class PositionalEncoding(nn.Block):
     take no keyword arguments, so pass the offset positionally."""
     def __init__(self, num_hiddens, dropout=0, max_len=1000):
         super().__init__()
+        omega = 10000.0 ** (-onp.arange(0, num_hiddens, 2) / num_hiddens)  # one per column pair
+        angles = onp.outer(onp.arange(max_len), omega)  # (max_len, number of pairs)
+        # Interleave: sin and cos of the same angle become neighboring columns
+        table = onp.stack([onp.sin(angles), onp.cos(angles)], axis=-1).reshape(max_len, -1)
+        self.P = np.array(table[:, :num_hiddens], dtype='float32')
         self.dropout = nn.Dropout(dropout)
-        positions = onp.arange(max_len).reshape(-1, 1)
-        frequencies = 10000.0 ** (-onp.arange(0, num_hiddens, 2) / num_hiddens)
-        angles = positions * frequencies  # (max_len, ceil(num_hiddens / 2))
-        P = onp.empty((max_len, num_hiddens), dtype='float32')
-        P[:, 0::2] = onp.sin(angles)
-        P[:, 1::2] = onp.cos(angles[:, :num_hiddens // 2])
-        self.P = np.array(P)
 
     def forward(self, X, offset=0):
-        P = self.P[offset:offset + X.shape[1]].as_in_ctx(X.ctx)
-        return self.dropout(X + P)
+        rows = self.P[offset:offset + X.shape[1]]
+        return self.dropout(X + rows.as_in_ctx(X.ctx))
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/transformer.md
@@ -2755,23 +2743,26 @@ class PositionWiseFFN(nn.Block):
     """The same two-layer MLP (ReLU hidden layer) applied to every position of a sequence."""
     def __init__(self, ffn_num_hiddens, ffn_num_outputs):
         super().__init__()
-        self.dense1 = nn.Dense(ffn_num_hiddens, activation='relu', flatten=False)
-        self.dense2 = nn.Dense(ffn_num_outputs, flatten=False)
+        self.mlp = nn.Sequential()
+        self.mlp.add(nn.Dense(ffn_num_hiddens, activation='relu', flatten=False),
+                     nn.Dense(ffn_num_outputs, flatten=False))
 
     def forward(self, X):
-        return self.dense2(self.dense1(X))
+        return self.mlp(X)  # dense layers with flatten=False act on the last axis only
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/transformer.md
 class AddNorm(nn.Block):
-    """Residual connection followed by layer normalization: LayerNorm(X + dropout(Y))."""
+    """Residual connection followed by layer normalization: LayerNorm(X + dropout(Y)) for a
+    sublayer with input X and output Y."""
     def __init__(self, dropout):
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.ln = nn.LayerNorm()
+        self.norm = nn.LayerNorm()
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, X, Y):
-        return self.ln(X + self.dropout(Y))
+        residual_sum = X + self.drop(Y)
+        return self.norm(residual_sum)
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/transformer.md
@@ -2779,14 +2770,14 @@ class TransformerEncoderBlock(nn.Block):
     """Multi-head self-attention and a position-wise FFN, each with residual and layer norm."""
     def __init__(self, num_hiddens, ffn_num_hiddens, num_heads, dropout, use_bias=False):
         super().__init__()
-        self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout, use_bias)
-        self.addnorm1 = AddNorm(dropout)
+        self.self_attention = MultiHeadAttention(num_hiddens, num_heads, dropout, use_bias)
+        self.norm_attention = AddNorm(dropout)
         self.ffn = PositionWiseFFN(ffn_num_hiddens, num_hiddens)
-        self.addnorm2 = AddNorm(dropout)
+        self.norm_ffn = AddNorm(dropout)
 
     def forward(self, X, valid_lens):
-        Y = self.addnorm1(X, self.attention(X, X, X, valid_lens))
-        return self.addnorm2(Y, self.ffn(Y))
+        attended = self.norm_attention(X, self.self_attention(X, X, X, valid_lens))
+        return self.norm_ffn(attended, self.ffn(attended))
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/transformer.md
@@ -2797,22 +2788,25 @@ class TransformerEncoder(Encoder):
     def __init__(self, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks,
                  dropout, use_bias=False):
         super().__init__()
-        self.num_hiddens = num_hiddens
+        self.scale = math.sqrt(num_hiddens)
         self.embedding = nn.Embedding(vocab_size, num_hiddens)
         self.pos_encoding = PositionalEncoding(num_hiddens, dropout)
-        self.blks = nn.Sequential()
-        for _ in range(num_blks):
-            self.blks.add(TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads,
-                                                  dropout, use_bias))
+        self.blocks = [TransformerEncoderBlock(num_hiddens, ffn_num_hiddens, num_heads,
+                                               dropout, use_bias) for _ in range(num_blks)]
+        for i, block in enumerate(self.blocks):
+            self.register_child(block, f'block{i}')
         self.initialize(init.Xavier())
 
     def forward(self, X, valid_lens):
-        X = self.pos_encoding(self.embedding(X) * math.sqrt(self.num_hiddens))
-        self.attention_weights = []  # one (batch, heads, num_steps, num_steps) array per block
-        for blk in self.blks:
-            X = blk(X, valid_lens)
-            self.attention_weights.append(blk.attention.attention_weights)
-        return X
+        H = self.pos_encoding(self.embedding(X) * self.scale)
+        for block in self.blocks:
+            H = block(H, valid_lens)
+        return H
+
+    @property
+    def attention_weights(self):
+        """Per block, the self-attention weights (batch, heads, num_steps, num_steps)."""
+        return [block.self_attention.attention_weights for block in self.blocks]
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/transformer.md
@@ -2823,63 +2817,62 @@ class TransformerDecoderBlock(nn.Block):
         super().__init__()
         self.i = i
         self.self_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
-        self.addnorm1 = AddNorm(dropout)
+        self.norm_self = AddNorm(dropout)
         self.cross_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
-        self.addnorm2 = AddNorm(dropout)
+        self.norm_cross = AddNorm(dropout)
         self.ffn = PositionWiseFFN(ffn_num_hiddens, num_hiddens)
-        self.addnorm3 = AddNorm(dropout)
+        self.norm_ffn = AddNorm(dropout)
 
     def forward(self, X, state):
         enc_outputs, enc_valid_lens, cache = state
-        # Keys and values of the self-attention: all inputs so far, this call's included
-        keys = X if cache[self.i] is None else np.concatenate([cache[self.i], X], axis=1)
-        cache[self.i] = keys
-        batch, m, _ = X.shape
-        c = keys.shape[1] - m  # number of earlier positions
-        causal_lens = np.arange(c + 1, c + m + 1, dtype='int32', ctx=X.ctx)
-        causal_lens = np.broadcast_to(causal_lens.reshape(1, m), (batch, m))
-        Y = self.addnorm1(X, self.self_attention(X, keys, keys, causal_lens))
-        Z = self.addnorm2(Y, self.cross_attention(Y, enc_outputs, enc_outputs, enc_valid_lens))
-        return self.addnorm3(Z, self.ffn(Z)), state
+        past = cache[self.i]  # inputs of earlier calls, or None
+        cache[self.i] = X if past is None else np.concatenate([past, X], axis=1)
+        context = cache[self.i]  # keys and values of the self-attention
+        num_new = X.shape[1]
+        num_old = context.shape[1] - num_new
+        # The j-th new query (j = 1, ..., num_new) may see num_old + j positions
+        causal_lens = np.arange(num_old + 1, num_old + num_new + 1, dtype='int32', ctx=X.ctx)
+        causal_lens = np.broadcast_to(causal_lens.reshape(1, -1), (X.shape[0], num_new))
+        H = self.norm_self(X, self.self_attention(X, context, context, causal_lens))
+        H = self.norm_cross(H, self.cross_attention(H, enc_outputs, enc_outputs, enc_valid_lens))
+        return self.norm_ffn(H, self.ffn(H)), state
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/transformer.md
-class TransformerDecoder(AttentionDecoder):
+class TransformerDecoder(Decoder):
     """Embedding, positional encoding, num_blks Transformer decoder blocks and a dense output.
 
     The state is [enc_outputs, enc_valid_lens, cache], where cache[i] holds the inputs of
     block i from earlier calls (None at first), so that prediction can go step by step."""
     def __init__(self, vocab_size, num_hiddens, ffn_num_hiddens, num_heads, num_blks, dropout):
         super().__init__()
-        self.num_hiddens, self.num_blks = num_hiddens, num_blks
+        self.scale = math.sqrt(num_hiddens)
         self.embedding = nn.Embedding(vocab_size, num_hiddens)
         self.pos_encoding = PositionalEncoding(num_hiddens, dropout)
-        self.blks = nn.Sequential()
-        for i in range(num_blks):
-            self.blks.add(TransformerDecoderBlock(num_hiddens, ffn_num_hiddens, num_heads,
-                                                  dropout, i))
-        self.dense = nn.Dense(vocab_size, flatten=False)
+        self.blocks = [TransformerDecoderBlock(num_hiddens, ffn_num_hiddens, num_heads,
+                                               dropout, i) for i in range(num_blks)]
+        for i, block in enumerate(self.blocks):
+            self.register_child(block, f'block{i}')
+        self.output = nn.Dense(vocab_size, flatten=False)
         self.initialize(init.Xavier())
 
     def init_state(self, enc_outputs, enc_valid_lens):
-        return [enc_outputs, enc_valid_lens, [None] * self.num_blks]
+        return [enc_outputs, enc_valid_lens, [None] * len(self.blocks)]
 
     def forward(self, X, state):
-        cache = state[2]
-        offset = 0 if cache[0] is None else cache[0].shape[1]
-        X = self.pos_encoding(self.embedding(X) * math.sqrt(self.num_hiddens), offset)
-        self._weights = []
-        for blk in self.blks:
-            X, state = blk(X, state)
-            self._weights.append((blk.self_attention.attention_weights,
-                                  blk.cross_attention.attention_weights))
-        return self.dense(X), state
+        past = state[2][0]
+        offset = 0 if past is None else past.shape[1]  # position of X's first token
+        H = self.pos_encoding(self.embedding(X) * self.scale, offset)
+        for block in self.blocks:
+            H, state = block(H, state)
+        return self.output(H), state
 
     @property
     def attention_weights(self):
         """Per block: (self-attention, encoder-decoder attention) weights of the last call,
         each (batch, heads, num_queries, num_keys)."""
-        return self._weights
+        return [(block.self_attention.attention_weights, block.cross_attention.attention_weights)
+                for block in self.blocks]
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/vision-transformer.md
@@ -2900,17 +2893,17 @@ class ViTBlock(nn.Block):
     """Pre-normalization Transformer encoder block: X + attention(LN(X)), then X + MLP(LN(X))."""
     def __init__(self, num_hiddens, mlp_num_hiddens, num_heads, dropout):
         super().__init__()
-        self.ln1 = nn.LayerNorm()
+        self.attention_norm = nn.LayerNorm()
         self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
-        self.ln2 = nn.LayerNorm()
-        self.mlp = nn.Sequential()
-        self.mlp.add(nn.Dense(mlp_num_hiddens, flatten=False), nn.GELU(), nn.Dropout(dropout),
-                     nn.Dense(num_hiddens, flatten=False), nn.Dropout(dropout))
+        self.mlp = nn.Sequential()  # the MLP branch starts with its own layer norm
+        self.mlp.add(nn.LayerNorm(), nn.Dense(mlp_num_hiddens, flatten=False), nn.GELU(),
+                     nn.Dropout(dropout), nn.Dense(num_hiddens, flatten=False),
+                     nn.Dropout(dropout))
 
     def forward(self, X):
-        Y = self.ln1(X)
-        X = X + self.attention(Y, Y, Y)
-        return X + self.mlp(self.ln2(X))
+        normed = self.attention_norm(X)
+        X = X + self.attention(normed, normed, normed)
+        return X + self.mlp(X)
 
 
 # Defined in chapter_attention-mechanisms-and-transformers/vision-transformer.md
@@ -2927,22 +2920,25 @@ class ViT(Classifier):
                                          init=init.Zero())
         self.pos_embedding = self.params.get('pos_embedding', shape=(1, num_tokens, num_hiddens),
                                              init=init.Normal(0.02))
-        self.dropout = nn.Dropout(emb_dropout)
-        self.blks = nn.Sequential()
-        for _ in range(num_blks):
-            self.blks.add(ViTBlock(num_hiddens, mlp_num_hiddens, num_heads, blk_dropout))
-        self.head = nn.Sequential()
-        self.head.add(nn.LayerNorm(), nn.Dense(num_classes))
+        self.embedding_dropout = nn.Dropout(emb_dropout)
+        self.encoder = nn.Sequential()
+        self.encoder.add(*[ViTBlock(num_hiddens, mlp_num_hiddens, num_heads, blk_dropout)
+                           for _ in range(num_blks)])
+        self.final_norm = nn.LayerNorm()
+        self.classifier = nn.Dense(num_classes)
         self.initialize(init.Xavier())
 
+    def tokens(self, X):
+        """Images (batch, channels, h, w) -> tokens (batch, 1 + patches, num_hiddens)."""
+        patches = self.patch_embedding(X)
+        cls = self.cls_token.data(X.ctx)
+        cls = np.broadcast_to(cls, (X.shape[0], 1, cls.shape[-1]))
+        with_cls = np.concatenate([cls, patches], axis=1)
+        return self.embedding_dropout(with_cls + self.pos_embedding.data(X.ctx))
+
     def forward(self, X):
-        X = self.patch_embedding(X)
-        cls = np.broadcast_to(self.cls_token.data(X.ctx), (X.shape[0], 1, X.shape[2]))
-        X = np.concatenate([cls, X], axis=1) + self.pos_embedding.data(X.ctx)
-        X = self.dropout(X)
-        for blk in self.blks:
-            X = blk(X)
-        return self.head(X[:, 0])
+        H = self.encoder(self.tokens(X))
+        return self.classifier(self.final_norm(H[:, 0]))
 
     def configure_optimizers(self):
         return gluon.Trainer(self.collect_params(), 'adam', {'learning_rate': self.lr})

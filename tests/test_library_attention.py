@@ -146,8 +146,8 @@ def test_multihead_split_and_merge_are_inverse():
     X = np.random.normal(size=(2, 5, 12))
     split = attention.split_heads(X)
     assert split.shape == (6, 5, 4)
-    # Head h of example b holds the features h*4 .. h*4+3
-    assert close(split[1 * 3 + 2], X[1, :, 8:12])
+    # Head h of example b holds the features h*4 .. h*4+3; heads are stacked one after the other
+    assert close(split[2 * 2 + 1], X[1, :, 8:12])
     assert close(attention.merge_heads(split), X)
 
 
