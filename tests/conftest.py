@@ -31,6 +31,15 @@ def run_build(root, *args, timeout=900, env=None):
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env or build_env())
 
 
+def edit(root, rel, old, new):
+    """Replace the first ``old`` by ``new`` in the book file ``rel``; return its path."""
+    path = root / rel
+    text = path.read_text(encoding='utf-8')
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding='utf-8')
+    return path
+
+
 def copy_book(tmp_path, name='minibook'):
     dst = tmp_path / name
     shutil.copytree(FIXTURES / name, dst, ignore=shutil.ignore_patterns('_build'))

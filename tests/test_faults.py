@@ -8,17 +8,9 @@ import time
 
 import pytest
 
-from conftest import ROOT, copy_book, interruptible, run_build
+from conftest import ROOT, copy_book, edit, interruptible, run_build
 
 ARRAYS = 'chapters/en/chapter_basics/arrays.md'
-
-
-def edit(root, rel, old, new):
-    path = root / rel
-    text = path.read_text(encoding='utf-8')
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding='utf-8')
-    return path
 
 
 def line_of(path, needle):

@@ -6,17 +6,9 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, copy_book, run_build
+from conftest import ROOT, copy_book, edit, run_build
 
 ARRAYS = 'chapters/en/chapter_basics/arrays.md'
-
-
-def edit(root, rel, old, new):
-    path = root / rel
-    text = path.read_text(encoding='utf-8')
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding='utf-8')
-    return path
 
 
 def pdf_text(path):
