@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import FIXTURES, ROOT, build_env, copy_book, interruptible, run_build
+from conftest import FIXTURES, ROOT, build_env, copy_book, edit, interruptible, run_build
 
 
 def leftovers(root):
@@ -77,8 +77,7 @@ def rendered(tmp_path):
     root = copy_book(tmp_path)
     result = run_build(root, 'html', '--lang', 'en')
     assert result.returncode == 0, result.stderr
-    path = root / 'chapters/en/chapter_basics/arrays.md'
-    path.write_text(path.read_text().replace('We add numbers', 'We now add numbers'))
+    edit(root, 'chapters/en/chapter_basics/arrays.md', 'We add numbers', 'We now add numbers')
     return root
 
 
