@@ -44,9 +44,27 @@ class RealBook:
     def count(self):
         return sum(len(v) for v in self.picked.values())
 
-    def first(self):
+    def describe(self):
+        return (f'{self.count} sections of this book ('
+                + '; '.join(f'{ch}: {", ".join(names)}' for ch, names in self.picked.items()) + ')')
+
+    def edit(self, kind):
+        """Edit the first section: ``prose`` (English), ``code`` (every edition) or ``translation``
+        (Japanese prose); return the languages whose files changed."""
         ch = next(iter(self.picked))
-        return ch, self.picked[ch][0]
+        name = self.picked[ch][0]
+        if kind == 'translation':
+            self.tr_rev[('ja', ch, name)] = self.tr_rev.get(('ja', ch, name), 0) + 1
+            return ['ja']
+        revs = self.prose_rev if kind == 'prose' else self.code_rev
+        revs[(ch, name)] = revs.get((ch, name), 0) + 1
+        return ['en'] if kind == 'prose' else ['en', 'ja', 'zh', 'ko']
+
+    def write_ours(self, root, langs):
+        write_ours(root, langs, self)
+
+    def write_d2lbook(self, bookdir, lang):
+        write_d2lbook(bookdir, lang, self)
 
     def files(self, lang):
         """{relative path: text} of one edition."""
@@ -80,8 +98,9 @@ class RealBook:
 
 
 def _keep(block, names):
-    lines = [l for l in block.splitlines() if l.startswith(':') or (l.strip() in names)]
-    return FENCE + 'toc\n' + '\n'.join(lines) + '\n' + FENCE
+    options = [l for l in block.splitlines() if l.startswith(':')]
+    entries = [l for l in block.splitlines() if l.strip() in names]
+    return FENCE + 'toc\n' + '\n'.join(options + [''] + entries) + '\n' + FENCE
 
 
 def _after_title(text, sentence):

@@ -4,6 +4,7 @@ Each execution runs in a directory of its own, ``_build/run/<key>/<chapter>/``, 
 is a fresh copy of the book's ``data/`` directory and ``../img`` the book's images. The files it
 reads from the book are recorded (readlog.py) and become part of its cache key (keys.py).
 """
+import hashlib
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -23,6 +24,7 @@ from . import keys
 from .cache import Cache
 from .environment import Environment, probe_source
 from .errors import BuildError, Problem
+from .files import write_atomic
 
 MAX_OUTPUT_CHARS = 20_000
 ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
@@ -60,6 +62,7 @@ class Planned:
     group: list = field(default_factory=list)
     reasons: list = field(default_factory=list)    # why it is not in the cache
     failed: bool = False
+    kernel_seconds: float = 0.0
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Report:
     problems: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
     reasons: dict = field(default_factory=dict)    # name -> why it was executed
+    kernel_seconds: float = 0.0    # start-up of the kernels (runner and kernel), summed over the executions
 
 
 def merge_streams(outputs):
@@ -174,6 +178,22 @@ class Executor:
         return env
 
     def probe(self):
+        """The environment as a kernel sees it, probed again only when the tools changed (``uptodate.tools``:
+        installed packages, kernels, programs, devices); the probe takes a Python start-up per build."""
+        from .uptodate import tools
+        saved = self.root / '_build' / 'environment.json'
+        fingerprint = hashlib.sha256(json.dumps([tools(), KERNEL, probe_source()]).encode()).hexdigest()
+        try:
+            data = json.loads(saved.read_text(encoding='utf-8'))
+            if data['fingerprint'] == fingerprint:
+                return Environment(**data['environment'])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        environment = self._probe()
+        write_atomic(saved, json.dumps({'fingerprint': fingerprint, 'environment': asdict(environment)}))
+        return environment
+
+    def _probe(self):
         """The environment as a kernel sees it: ``environment.PROBE`` run by the kernel's Python
         with the kernel's environment, or, for a kernelspec that is not a plain ipykernel, in a kernel."""
         from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
@@ -293,6 +313,7 @@ class Executor:
                     report.problems.append(problem)
                 else:
                     report.executed.append((item.job.name, seconds))
+                    report.kernel_seconds += item.kernel_seconds
                     report.reasons[item.job.name] = item.reasons
         except BaseException:
             with self._lock:
@@ -331,7 +352,7 @@ class Executor:
         src, dst, progress, job = (workdir / n for n in ('in.ipynb', 'out.ipynb', 'progress', 'job.json'))
         nbformat.write(nb, src)
         job.write_text(json.dumps({'src': str(src), 'dst': str(dst), 'cwd': str(cwd), 'budget': budget,
-                                   'progress': str(progress), 'kernel': KERNEL}))
+                                   'progress': str(progress), 'kernel': KERNEL, 'launched': time.time()}))
         with self._lock:
             if self._stopping:
                 raise KeyboardInterrupt
@@ -390,6 +411,7 @@ class Executor:
             return seconds, Problem(job.path, job.code_lines[0], f'the notebook runner failed: {log[-2000:]}')
         if result.metadata.get('kernel_retried'):
             self.log(f'  {job.name}: {result.metadata["kernel_retried"]}')
+        item.kernel_seconds = result.metadata.get('kernel_seconds', 0.0)
         error = result.metadata.get('error')
         if error:
             return seconds, self._problem(job, error['cell'], error['ename'], error['evalue'], error['traceback'])

@@ -5,9 +5,10 @@ Usage: python -m bookbuild.kernel_runner JOB.json, where the job names ``src`` a
 where the index of the running code cell is kept, for the build to report on a hard kill).
 
 Writes ``dst`` with outputs; on a failing cell the notebook's metadata holds
-``error = {cell, ename, evalue, traceback}``. Exit status 0 either way. A kernel that fails
-to start is started once more (port races, papermill#511). When the build that started
-this runner dies, the runner ends its kernel and itself.
+``error = {cell, ename, evalue, traceback}``. ``kernel_seconds`` in its metadata is the start-up:
+from ``launched`` (in the job, when the build started this runner) until the kernel was ready.
+Exit status 0 either way. A kernel that fails to start is started once more (port races,
+papermill#511). When the build that started this runner dies, the runner ends its kernel and itself.
 """
 import json
 import os
@@ -15,11 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
+from . import startup  # noqa: F401  (first: keeps start-up short)
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from .procs import watch_parent
+from .procs import watch_parent  # noqa: E402
 
 
 def start_kernel(client, cwd):
@@ -68,6 +71,7 @@ def main(job_path):
     error = None
     try:
         retried = start_kernel(client, job['cwd'])
+        nb.metadata['kernel_seconds'] = round(time.time() - job.get('launched', time.time()), 3)
         if retried:
             nb.metadata['kernel_retried'] = retried
     except Exception as e:

@@ -1,5 +1,8 @@
 """The build, stage by stage: check -> library -> execute -> render -> publish."""
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from . import config as config_mod, edition, library, toc
@@ -19,6 +22,7 @@ class Build:
         self.problems = Collector(keep_going)
         self.log = log
         self.timings = {}
+        self._lock = threading.Lock()
         self.report = None
 
     def _select(self, langs):
@@ -32,9 +36,12 @@ class Build:
         return chosen
 
     def _timed(self, name, fn, *args):
+        """Run a stage; its time is summed (over the editions: with editions in parallel, the sum
+        of their times, not the wall time)."""
         start = time.time()
         result = fn(*args)
-        self.timings[name] = self.timings.get(name, 0) + time.time() - start
+        with self._lock:
+            self.timings[name] = self.timings.get(name, 0) + time.time() - start
         return result
 
     # ---- stages ------------------------------------------------------------
@@ -81,9 +88,12 @@ class Build:
         return self.report
 
     def render(self, html=True, pdf=True):
-        self.renderers = {}
-        for lang in self.langs:
-            r = Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back), strict=self.strict)
+        """Every edition's notebooks, reST, HTML and PDF; the editions in parallel, up to one per core."""
+        self.renderers = {lang: Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back),
+                                         strict=self.strict) for lang in self.langs}
+
+        def one(lang):
+            r = self.renderers[lang]
             self._timed('notebooks', r.write_notebooks, self.editions[lang])
             self._timed('rst', r.write_rst, self.editions[lang])
             if html:
@@ -92,7 +102,18 @@ class Build:
             if pdf:
                 self.log(f'pdf: {lang}')
                 self._timed('pdf', r.pdf)
-            self.renderers[lang] = r
+        if len(self.langs) == 1:
+            return one(self.langs[0])
+        pool = ThreadPoolExecutor(max_workers=min(len(self.langs), os.cpu_count() or 1))
+        futures = [pool.submit(one, lang) for lang in self.langs]
+        try:
+            wait(futures)
+        except BaseException:       # interrupted: the build's children are ended by procs.owned
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        for f in futures:           # the first edition's problem, in the order of the languages
+            f.result()
 
     def publish(self):
         site = self._timed('publish', publish, self.config, self.renderers, self.log)
@@ -123,6 +144,9 @@ class Build:
             lines += [f'  executed {name}: ' + '; '.join(reasons) for name, reasons in why[:20]]
             if len(why) > 20:
                 lines.append(f'  ... and {len(why) - 20} more (each is named above, with its reasons)')
+            if r.executed:
+                lines.append(f'kernel start-up: {r.kernel_seconds:.1f}s summed over the {len(r.executed)} '
+                             f'execution(s), {sum(s for _, s in r.executed):.1f}s in all (part of the execute stage)')
             slow = sorted(r.executed, key=lambda x: -x[1])[:5]
             if slow:
                 lines.append('slowest sections:')

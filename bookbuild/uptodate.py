@@ -50,6 +50,17 @@ def _walk(top, out, skip=SKIP):
             out.append((e.path, None))
 
 
+def _packages(directory, out):
+    """The directory and the metadata of each distribution installed in it."""
+    st = os.stat(directory)
+    out.append((directory, st.st_mtime_ns, st.st_ino))
+    for e in sorted(os.scandir(directory), key=lambda e: e.name):
+        if e.name.endswith(('.dist-info', '.egg-info')):
+            for meta in ('METADATA', 'PKG-INFO'):
+                if os.path.exists(os.path.join(e.path, meta)):
+                    _walk(os.path.join(e.path, meta), out)
+
+
 def tools():
     """What the outputs depend on outside the book, cheaply: this Python and its installed
     packages (a package installed, upgraded or removed changes its directory), the Jupyter kernels,
@@ -57,8 +68,7 @@ def tools():
     out = [('python', sys.executable, sys.version)]
     for d in sys.path:
         if d and os.path.isdir(d):
-            st = os.stat(d)
-            out.append((d, st.st_mtime_ns, st.st_ino))
+            _packages(d, out)
     prefixes = {sys.prefix, sys.base_prefix, os.path.expanduser('~/.local'), '/usr/local', '/usr'}
     kernel_dirs = [os.path.join(p, k) for p in sorted(prefixes) for k in KERNEL_DIRS]
     kernel_dirs += [os.path.join(p, 'kernels') for p in os.environ.get('JUPYTER_PATH', '').split(os.pathsep) if p]
@@ -73,8 +83,7 @@ def tools():
             if os.path.isabs(python):
                 prefix = os.path.dirname(os.path.dirname(python))
                 for site in glob.glob(os.path.join(prefix, 'lib', 'python*', 'site-packages')):
-                    st = os.stat(site)
-                    out.append((site, st.st_mtime_ns, st.st_ino))
+                    _packages(site, out)
     for name in PROGRAMS:
         path = shutil.which(name)
         if path:
