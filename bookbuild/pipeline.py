@@ -146,7 +146,9 @@ class Build:
                 lines.append(f'  ... and {len(why) - 20} more (each is named above, with its reasons)')
             if r.executed:
                 lines.append(f'kernel start-up: {r.kernel_seconds:.1f}s summed over the {len(r.executed)} '
-                             f'execution(s), {sum(s for _, s in r.executed):.1f}s in all (part of the execute stage)')
+                             f'execution(s), {r.kernel_waited:.1f}s of it waited for (kernels start, and import '
+                             f'the framework, ahead while other sections run); the executions took '
+                             f'{sum(s for _, s in r.executed):.1f}s in all')
             slow = sorted(r.executed, key=lambda x: -x[1])[:5]
             if slow:
                 lines.append('slowest sections:')
