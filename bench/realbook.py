@@ -160,12 +160,25 @@ def write_ours(root, langs, book):
         write_if_changed(old, json.dumps(data, indent=1, ensure_ascii=False) + '\n')
 
 
+CJK = {'ja': 'JP', 'zh': 'SC', 'ko': 'KR'}
+
+
+def d2lbook_fonts(lang):
+    """``sphinx_configs`` for a plain d2lbook book: the fonts this machine has (Sphinx's default, FreeSerif,
+    is not installed), and CJK fonts for ja/zh/ko, as this project's PDFs use. Only fonts change."""
+    fonts = r'\\setmainfont{Latin Modern Roman}\\setsansfont{Latin Modern Sans}\\setmonofont{DejaVu Sans Mono}[Scale=0.82]'
+    if lang in CJK:
+        fonts += (r'\\usepackage{xeCJK}\\setCJKmainfont{Noto Serif CJK %s}\\setCJKsansfont{Noto Sans CJK %s}'
+                  r'\\setCJKmonofont{Noto Sans Mono CJK %s}' % ((CJK[lang],) * 3))
+    return f"sphinx_configs = latex_elements['fontpkg'] = '{fonts}'"
+
+
 def write_d2lbook(bookdir, lang, book):
     """One plain d2lbook book of one language."""
     bookdir = Path(bookdir)
     config = ['[project]', f'name = benchbook-{lang}', f'title = {TITLES[lang]}', 'author = The Benchmark',
               'release = 0.1.0', f'lang = {lang}', '', '[build]', 'index = index', 'notebooks = **/*.md',
-              'resources = img', 'eval_notebook = True', '', '[pdf]', 'bibfile = d2l.bib', '']
+              'resources = img', 'eval_notebook = True', d2lbook_fonts(lang), '', '[pdf]', 'bibfile = d2l.bib', '']
     write_if_changed(bookdir / 'config.ini', '\n'.join(config))
     _shared(bookdir)
     for rel, text in book.files(lang).items():

@@ -23,6 +23,7 @@ from results.json). Both tools run offline and on CPU. Standard library only; ru
 project's virtual environment so that bookbuild and d2lbook are importable.
 """
 import argparse
+import fnmatch
 import json
 import os
 import platform
@@ -113,9 +114,9 @@ class Runner:
                 stages[name] = float(sec.rstrip('s'))
         result = {'wall': wall, 'executed': int(m.group(1)), 'reused': int(m.group(2)), 'stages': stages,
                   'load': os.getloadavg()[0]}
-        k = re.search(r'kernel start-up: ([\d.]+)s', out)
+        k = re.search(r'kernel start-up: ([\d.]+)s summed over .*?, ([\d.]+)s of it waited for', out)
         if k:
-            result['kernel_startup'] = float(k.group(1))
+            result['kernel_startup'], result['kernel_waited'] = float(k.group(1)), float(k.group(2))
         return result
 
     def d2lbook_build(self, bookdir, targets=('html',)):
@@ -199,16 +200,18 @@ def run_d2lbook(case, book, scenarios, base, runner, record, log):
 def one_rep(rep, args, tmp, runner, log, record):
     base = Path(tmp) / f'rep{rep}'
     for i, case in enumerate(cases(args)):
-        tools = [t for t in ('ours', 'd2lbook') if t in args.parts]
+        tools = [t for t in ('ours', 'd2lbook') if t in args.parts
+                 and not any(fnmatch.fnmatch(f'{t}/{case_id(case)}', p) for p in args.skip)]
         if (rep + i) % 2 == 0:
             tools.reverse()
+        scenarios = args.pdf_scenarios if case['output'] == 'pdf' else args.scenarios
         for tool in tools:
             where = base / case_id(case) / tool
             try:
                 if tool == 'ours':
-                    run_ours(case, make_workload(args, case['workload']), args.scenarios, where, runner, record)
+                    run_ours(case, make_workload(args, case['workload']), scenarios, where, runner, record)
                 else:
-                    run_d2lbook(case, make_workload(args, case['workload']), args.scenarios, where, runner, record, log)
+                    run_d2lbook(case, make_workload(args, case['workload']), scenarios, where, runner, record, log)
             except RuntimeError as e:
                 log(f'  {tool} {case_id(case)} failed: {str(e)[-1500:]}')
                 record(tool, case, 'failed', {'wall': 0.0, 'executed': 0, 'error': str(e)[-3000:]})
@@ -285,9 +288,10 @@ def summarize(runs):
         if stages:
             names = list(dict.fromkeys(n for st in stages for n in st))
             s['stages_median'] = {n: statistics.median(st.get(n, 0.0) for st in stages) for n in names}
-        kernel = [r['kernel_startup'] for r in rs if 'kernel_startup' in r]
-        if kernel:
-            s['kernel_startup_median'] = statistics.median(kernel)
+        for name in ('kernel_startup', 'kernel_waited'):
+            values = [r[name] for r in rs if name in r]
+            if values:
+                s[name + '_median'] = statistics.median(values)
         out.append(s)
     return out
 
@@ -313,10 +317,14 @@ def stage_text(s):
     """``wall = stage + stage + ... + other`` of one of this project's measurements (medians)."""
     st = s.get('stages_median') or {}
     other = s['median'] - sum(st.values())
-    parts = [f'{n} {v:.1f}' for n, v in st.items() if v >= 0.05] + [f'start-up and other {other:.1f}']
-    text = f'{s["median"]:.1f} s = ' + ' + '.join(parts)
+    parts = [f'{n} {v:.1f}' for n, v in st.items() if v >= 0.05]
+    if other >= 0:
+        text = f'{s["median"]:.1f} s = ' + ' + '.join(parts + [f'start-up and other {other:.1f}'])
+    else:       # editions rendered in parallel: their stage times overlap
+        text = f'{s["median"]:.1f} s; stages summed over the editions rendered in parallel: ' + ' + '.join(parts)
     if 'kernel_startup_median' in s:
-        text += f' (kernel start-up, summed over the sections: {s["kernel_startup_median"]:.1f} s)'
+        text += (f' (kernel start-up summed over the executions: {s["kernel_startup_median"]:.1f} s, of which '
+                 f'sections waited {s.get("kernel_waited_median", 0):.1f} s)')
     return text
 
 
@@ -378,8 +386,9 @@ def report(data):
              f'- repetitions: {a["reps"]} of every case' + (f' (requested {a["reps_requested"]}; {a["stopped"]})'
                                                              if a.get('stopped') else '')
              + ', each case run by both tools one after the other, the first tool alternating',
-             f'- scenarios: {", ".join(a["scenarios"])}; outputs: '
-             + ', '.join(OUTPUT_NAMES[o] for o in a['outputs']) + f'; languages: {", ".join(map(str, a["langs"]))}']
+             f'- scenarios: {", ".join(a["scenarios"])} (HTML + PDF: {", ".join(a["pdf_scenarios"])}); outputs: '
+             + ', '.join(OUTPUT_NAMES[o] for o in a['outputs']) + f'; languages: {", ".join(map(str, a["langs"]))}'
+             + (f'; cases left out: {", ".join(a["skip"])}' if a['skip'] else '')]
     for w, text in meta['workloads'].items():
         lines.append(f'- workload **{w}**: {text}')
     if a.get('scaling') and 'scaling' in a['parts']:
@@ -485,6 +494,10 @@ def parse(argv):
     p.add_argument('--workloads', default='sleeping,real', help='sleeping, real (default both)')
     p.add_argument('--outputs', default='html,pdf', help='html (HTML only), pdf (HTML + PDF); default both')
     p.add_argument('--scenarios', default=','.join(SCENARIOS), help=f'default: {",".join(SCENARIOS)}')
+    p.add_argument('--pdf-scenarios', default='cold,nochange,prose',
+                   help='scenarios of the HTML + PDF cases (default cold,nochange,prose)')
+    p.add_argument('--skip', default='',
+                   help='cases left out, as TOOL/WORKLOAD-OUTPUT-LANGS patterns, e.g. d2lbook/real-pdf-4,*/sleeping-*-4')
     p.add_argument('--langs', default='1,4', help='numbers of languages (default 1,4; 1 to 4)')
     p.add_argument('--reps', type=int, default=3, help='repetitions (default 3)')
     p.add_argument('--sections', type=int, default=8, help='sections of the sleeping book (default 8)')
@@ -507,11 +520,12 @@ def parse(argv):
     args = p.parse_args(argv)
     split = lambda s: [x.strip() for x in s.split(',') if x.strip()]
     args.workloads, args.outputs, args.scenarios = split(args.workloads), split(args.outputs), split(args.scenarios)
+    args.pdf_scenarios, args.skip = split(args.pdf_scenarios), split(args.skip)
     args.parts, args.chapters = split(args.parts), split(args.chapters)
     args.langs = sorted({int(x) for x in split(args.langs)})
     args.scaling = sorted({int(x) for x in split(args.scaling)})
     bad = ([w for w in args.workloads if w not in ('sleeping', 'real')] + [o for o in args.outputs if o not in OUTPUTS]
-           + [s for s in args.scenarios if s not in SCENARIOS])
+           + [s for s in args.scenarios + args.pdf_scenarios if s not in SCENARIOS])
     if bad:
         p.error(f'unknown: {", ".join(bad)}')
     if not args.langs or min(args.langs) < 1 or max(args.langs) > 4:
@@ -576,7 +590,8 @@ def main(argv=None):
     loads = [r['load'] for r in runs if 'load' in r] or [0.0]
     workloads = {w: make_workload(args, w).describe() for w in args.workloads}
     data = {'command': 'python3 build.py bench ' + ' '.join(argv),
-            'args': dict({k: getattr(args, k) for k in ('workloads', 'outputs', 'scenarios', 'langs', 'sections',
+            'args': dict({k: getattr(args, k) for k in ('workloads', 'outputs', 'scenarios', 'pdf_scenarios', 'skip',
+                                                          'langs', 'sections',
                                                           'sleep', 'chapters', 'real_sections', 'scaling',
                                                           'scaling_sleep', 'scaling_reps', 'parts')},
                          reps=reps_done, reps_requested=args.reps, stopped=stopped),

@@ -4,6 +4,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from realbook import d2lbook_fonts
+
 ALL_LANGS = ['en', 'ja', 'zh', 'ko']
 EDITED = 3          # the section the edits change (clamped to the number of sections)
 
@@ -183,7 +185,8 @@ def write_d2lbook(bookdir, lang, book):
     bookdir = Path(bookdir)
     config = ['[project]', f'name = benchbook-{lang}', f'title = {TEXT[lang]["book"]}',
               'author = The Benchmark', 'release = 0.1.0', f'lang = {lang}', '',
-              '[build]', 'index = index', 'notebooks = **/*.md', 'resources = img', 'eval_notebook = True', '']
+              '[build]', 'index = index', 'notebooks = **/*.md', 'resources = img', 'eval_notebook = True',
+              d2lbook_fonts(lang), '']
     write_if_changed(bookdir / 'config.ini', '\n'.join(config))
     write_if_changed(bookdir / 'img' / 'box.svg', SVG)
     for rel, text in book.files(lang).items():

@@ -104,8 +104,14 @@ def ahead(kernel, modules):
 
 
 def _quietly(client, code):
-    """Run ``code`` in the kernel without a trace in the notebook or the kernel's history."""
-    client.execute_cell(nbformat.v4.new_code_cell(code), 0, store_history=False)
+    """Run ``code`` in the kernel without a trace in the notebook or the kernel's history
+    (nbclient stores an executed cell at its index in ``client.nb``: a scratch notebook here)."""
+    cell = nbformat.v4.new_code_cell(code)
+    saved, client.nb = client.nb, nbformat.v4.new_notebook(cells=[cell])
+    try:
+        client.execute_cell(cell, 0, store_history=False)
+    finally:
+        client.nb = saved
 
 
 def main(job_path, client=None):
