@@ -446,7 +446,8 @@ def report(data):
 
 def scaling_lines(summary, a):
     lines = []
-    sc_rows = sorted((int(s['workload'].split('-')[1]), s) for s in summary if s['workload'].startswith('scaling-'))
+    sc_rows = sorted(((int(s['workload'].split('-')[1]), s) for s in summary if s['workload'].startswith('scaling-')),
+                     key=lambda r: r[0])
     if sc_rows:
         lines += ['', '## Scaling with the number of sections', '',
                   f'The sleeping book (code sleeps {a["scaling_sleep"]:g} s), 1 language, HTML; medians in seconds.', '',

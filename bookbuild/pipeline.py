@@ -94,7 +94,8 @@ class Build:
 
         def one(lang):
             r = self.renderers[lang]
-            self._timed('notebooks', r.write_notebooks, self.editions[lang])
+            if self._timed('notebooks', r.write_notebooks, self.editions[lang]) and (html or pdf):
+                r.start_sphinx()        # its start-up overlaps the reST conversion
             self._timed('rst', r.write_rst, self.editions[lang])
             if html:
                 self.log(f'html: {lang}')
@@ -102,6 +103,7 @@ class Build:
             if pdf:
                 self.log(f'pdf: {lang}')
                 self._timed('pdf', r.pdf)
+            r.stop_sphinx()
         if len(self.langs) == 1:
             return one(self.langs[0])
         pool = ThreadPoolExecutor(max_workers=min(len(self.langs), os.cpu_count() or 1))

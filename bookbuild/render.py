@@ -57,6 +57,7 @@ class Renderer:
         self.html_dir = self.work / 'html'
         self.latex_dir = self.work / 'latex'
         self._inputs = {}    # hash of Sphinx's inputs per output, made after write_rst
+        self._sphinx_ahead = None    # a Sphinx process started while the reST is written
 
     @property
     def pdf_name(self):
@@ -187,17 +188,31 @@ class Renderer:
             write_if_changed(self.rst_dir / '_static' / name, '')
 
     # ---- sphinx ----------------------------------------------------------
+    def start_sphinx(self):
+        """Start a Sphinx process now (sphinx_runner.py), for the next ``_sphinx`` call to use."""
+        if self._sphinx_ahead is None:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOL_ROOT), os.environ.get('PYTHONPATH', '')]))
+            self._sphinx_ahead = subprocess.Popen([sys.executable, '-m', 'bookbuild.sphinx_runner'], env=env,
+                                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.PIPE, text=True)
+
+    def stop_sphinx(self):
+        """End a Sphinx process started ahead that was not needed."""
+        if self._sphinx_ahead is not None:
+            self._sphinx_ahead.communicate('')
+            self._sphinx_ahead = None
+
     def _sphinx(self, builder, out_dir):
         """Run Sphinx; return its warnings as Problems at Markdown file and line."""
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOL_ROOT), os.environ.get('PYTHONPATH', '')]))
-        cmd = [sys.executable, '-m', 'sphinx', '-b', builder, '-q', '-j', 'auto',
-               str(self.rst_dir), str(out_dir), '-c', str(self.rst_dir)]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        (self.work / f'sphinx-{builder}.log').write_text(proc.stderr, encoding='utf-8')
+        self.start_sphinx()
+        proc, self._sphinx_ahead = self._sphinx_ahead, None
+        args = ['-b', builder, '-q', '-j', 'auto', str(self.rst_dir), str(out_dir), '-c', str(self.rst_dir)]
+        _, stderr = proc.communicate(json.dumps(args) + '\n')
+        (self.work / f'sphinx-{builder}.log').write_text(stderr, encoding='utf-8')
         if proc.returncode != 0:
             raise BuildError(Problem(self.rst_dir / 'index.rst', 1,
-                                     f'Sphinx {builder} build failed:\n{proc.stderr[-3000:]}'))
-        return linemap.warnings(proc.stderr, self.rst_dir, self.map_dir, builder)
+                                     f'Sphinx {builder} build failed:\n{stderr[-3000:]}'))
+        return linemap.warnings(stderr, self.rst_dir, self.map_dir, builder)
 
     def _report(self, kind, warnings):
         """Log Sphinx's warnings of one output (also when it was not rebuilt); fail with --strict."""
@@ -283,6 +298,7 @@ class Renderer:
     def pdf(self):
         """LaTeX through Sphinx, then xelatex; the PDF is current only once it passed its checks."""
         if self.current('pdf'):
+            self.stop_sphinx()
             self.log(f'  {self.lang}: pdf unchanged')
             self._report('PDF', self._saved_warnings('pdf'))
             return
