@@ -73,8 +73,8 @@ def ahead(kernel, modules):
     started = None
     try:
         retried = start_kernel(client, os.getcwd())
-        for module in modules:
-            _quietly(client, f'import {module}')
+        for module in modules:      # imported, but no name is left behind in the section's namespace
+            _quietly(client, f'import {module} as _bookbuild_ahead\ndel _bookbuild_ahead')
         started = (retried, time.time() - launched)
     except CellExecutionError:      # e.g. not installed: the section's own import reports it
         started = (retried, time.time() - launched)
