@@ -5,9 +5,9 @@
 d2l-en, d2l-ja, ...). Both copy the figures and the bibliography; the sections import the ``d2l`` library of this
 repository (the benchmark puts it on PYTHONPATH for both tools). Standard library only.
 """
+import hashlib
 import json
 import re
-import shutil
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def _shared(root, d2l=False):
 
 
 def write_ours(root, langs, book):
-    """This project's layout; translations are recorded as following the English text copied."""
+    """This project's layout: config.ini, chapters/<lang>/, img/, the bibliography, translations.lock."""
     root = Path(root)
     config = ['[project]', 'name = benchbook', f'title = {TITLES["en"]}', 'author = The Benchmark',
               'release = 0.1.0', '', '[build]', 'languages = ' + ', '.join(langs), 'bibfile = d2l.bib', '']
@@ -143,21 +143,21 @@ def write_ours(root, langs, book):
     for lang in langs:
         for rel, text in book.files(lang).items():
             write_if_changed(root / 'chapters' / lang / rel, text)
-    lock = json.loads((PROJECT / 'translations.lock').read_text(encoding='utf-8'))
-    wanted = {lang: {rel: lock[lang][rel] for rel in book.files(lang) if rel in lock.get(lang, {})}
-              for lang in langs[1:]}
-    old = root / 'translations.lock'
-    if not old.is_file():
-        write_if_changed(old, json.dumps(wanted, indent=1, ensure_ascii=False) + '\n')
-        for ch in book.picked:
-            src = PROJECT / 'translations.base' / ch
-            if src.is_dir():
-                shutil.copytree(src, root / 'translations.base' / ch, dirs_exist_ok=True)
-    else:       # adding a language keeps what is recorded for the others
-        data = json.loads(old.read_text(encoding='utf-8'))
-        for lang in wanted:
-            data.setdefault(lang, wanted[lang])
-        write_if_changed(old, json.dumps(data, indent=1, ensure_ascii=False) + '\n')
+    # a new translation is recorded as following the English text of the benchmark book as it is now
+    # (translations.lock and translations.base/ as ``build.py translated`` writes them)
+    lock_path = root / 'translations.lock'
+    data = json.loads(lock_path.read_text(encoding='utf-8')) if lock_path.is_file() else {}
+    for lang in langs[1:]:
+        if lang in data:
+            continue
+        data[lang] = {}
+        for rel in sorted(book.files(lang)):
+            english = (root / 'chapters' / 'en' / rel).read_bytes()
+            digest = hashlib.sha256(english).hexdigest()[:16]
+            data[lang][rel] = digest
+            path = Path(rel)
+            write_if_changed(root / 'translations.base' / path.parent / f'{path.stem}.{digest}.md', english)
+    write_if_changed(lock_path, json.dumps(data, indent=1, ensure_ascii=False) + '\n')
 
 
 CJK = {'ja': 'JP', 'zh': 'SC', 'ko': 'KR'}
