@@ -21,7 +21,7 @@ from pathlib import Path
 from . import config as config_mod, procs
 from .buildlock import exclusive
 from .errors import BuildError
-from .languages import LANGUAGES, SOURCE
+from .languages import SOURCE
 from .pipeline import Build
 
 POLL = 0.3          # seconds between two looks at the book's files
@@ -199,10 +199,7 @@ def rebuild(root, langs, state, log=print):
             build = Build(root, ','.join(langs), keep_going=True, log=quiet)
             build.run(html=True, pdf=False)
     except (Exception, SystemExit) as e:     # the preview goes on; the author fixes the book
-        problems = [_relative(p, root) for p in e.problems] if isinstance(e, BuildError) else \
-            [str(e) if isinstance(e, SystemExit) else ''.join(traceback.format_exception_only(e)).strip()]
-        if not isinstance(e, (BuildError, SystemExit)):
-            traceback.print_exc()
+        problems = _problems(e, root)
         log(f'build failed with {len(problems)} problem(s); still serving the last good site:')
         for p in problems:
             log(f'  {p}')
@@ -215,9 +212,14 @@ def rebuild(root, langs, state, log=print):
     return True
 
 
-def _relative(problem, root):
-    text = str(problem)
-    return text.replace(f'{root}{os.sep}', '', 1) if text.startswith(str(root)) else text
+def _problems(error, root):
+    """What a failed build tells the terminal and the pages: ``file:line: message``, relative to the book."""
+    if isinstance(error, BuildError):
+        return [str(p).replace(f'{root}{os.sep}', '', 1) for p in error.problems]
+    if isinstance(error, SystemExit):
+        return [str(error)]
+    traceback.print_exc()       # a fault of the build itself: the traceback goes to the terminal
+    return [''.join(traceback.format_exception_only(error)).strip()]
 
 
 def _without_pdf_notes(log, message):
@@ -228,24 +230,25 @@ def _without_pdf_notes(log, message):
 def serve(root, langs=None, host=None, port=8000, log=print):
     """Serve and rebuild until Ctrl-C or SIGTERM (both raise KeyboardInterrupt in this thread)."""
     root = Path(root).resolve()
+    config = config_mod.load(root)
     langs = [l.strip() for l in (langs or SOURCE).split(',') if l.strip()]
-    unknown = [l for l in langs if l not in LANGUAGES]
+    unknown = [l for l in langs if l not in config.languages]
     if unknown:
-        raise SystemExit(f'error: unknown language {",".join(unknown)} (known: {", ".join(LANGUAGES)})')
+        raise SystemExit(f'error: --lang {",".join(unknown)} is not in [build] languages '
+                         f'({", ".join(config.languages)})')
     host = host or '127.0.0.1'
     sys.stdout.reconfigure(line_buffering=True)     # each line as it happens, also into a pipe or file
     state = State()
-    handler = functools.partial(Handler, state=state, directory=str(root / '_build' / 'site'))
+    handler = functools.partial(Handler, state=state, directory=str(config.build_dir / 'site'))
     try:
         httpd = http.server.ThreadingHTTPServer((host, port), handler)
     except OSError as e:
         raise SystemExit(f'error: cannot serve on {host}:{port}: {e.strerror} '
                          '(choose another port with --port N; --port 0 picks a free one)') from None
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url_host = f'[{host}]' if ':' in host else host
-    log(f'serving http://{url_host}:{httpd.server_address[1]}/{langs[0]}/index.html '
+    log(f'serving http://{host}:{httpd.server_address[1]}/{langs[0]}/index.html '
         f'(watching the book for changes; Ctrl-C stops)')
-    if host not in ('127.0.0.1', 'localhost', '::1'):
+    if host not in ('127.0.0.1', 'localhost'):
         log(f'note: --host {host} makes the preview reachable from other machines')
     try:
         seen = snapshot(watched(root, langs))

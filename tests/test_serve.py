@@ -64,6 +64,11 @@ class Preview:
                 return m
         raise AssertionError(f'no line matching {pattern!r} in:\n' + ''.join(self.output))
 
+    def built(self, timeout=180):
+        """Wait for the end of a build; it must have succeeded."""
+        m = self.expect(r'^(rebuilt in|build failed)', timeout)
+        assert m[1] == 'rebuilt in', ''.join(self.output)
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -116,7 +121,7 @@ def browser():
 def preview(tmp_path_factory):
     root = copy_book(tmp_path_factory.mktemp('serve'))
     server = Preview(root, '--lang', 'en')
-    server.expect(r'^rebuilt in')
+    server.built()
     yield server
     assert server.stop() == 0, ''.join(server.output)
     assert 'preview stopped' in ''.join(server.output)
@@ -132,11 +137,13 @@ def test_listens_on_loopback_only_and_leaves_the_lock_free_while_idle(preview):
 def test_prose_edit_reloads_the_open_page(preview, browser):
     page = open_section(browser, preview.url, SECTION)
     page.evaluate('scrollTo(0, 300)')
-    md = preview.root / SECTION_MD
+    md, seen = preview.root / SECTION_MD, len(preview.output)
     times = [reload_seconds(page, md, 'We add numbers', 'We add numbers (edit 1)')]
     for i in range(2, 6):
         times.append(reload_seconds(page, md, f'(edit {i - 1})', f'(edit {i})'))
     print(f'edit-to-reload seconds: {", ".join(f"{t:.2f}" for t in times)}; median {statistics.median(times):.2f}')
+    rebuilds = [line for line in preview.output[seen:] if line.startswith('rebuilt')]
+    assert len(rebuilds) == 5 and not any('executed' in line for line in rebuilds), rebuilds    # prose only
     assert page.evaluate('scrollY') == 300, 'the reloaded page keeps its scroll position'
     assert page.locator('#serve-banner').count() == 0
     assert page.problems == []
@@ -146,8 +153,9 @@ def test_prose_edit_reloads_the_open_page(preview, browser):
 
 def test_code_edit_executes_again_and_shows_the_new_output(preview, browser):
     page = open_section(browser, preview.url, SECTION)
-    reload_seconds(page, preview.root / SECTION_MD, "print('total:'", "print('sum of twelve:'")
-    assert page.get_by_text('sum of twelve: 66').count() == 1
+    edit(preview.root, SECTION_MD, "print('total:'", "print('sum of twelve:'")
+    page.locator('#serve-banner', has_text='Rebuilding').wait_for(timeout=60_000)     # while it executes
+    page.get_by_text('sum of twelve: 66').wait_for(timeout=300_000)
     preview.expect(r'executed 1 notebook')
     page.close()
 
@@ -176,12 +184,29 @@ def test_stopping_during_a_build_ends_its_kernels(tmp_path):
     from test_processes import kernel_sleeping, wait_for
     root = copy_book(tmp_path)
     server = Preview(root, '--lang', 'en')
-    server.expect(r'^rebuilt in')
-    edit(root, SECTION_MD, "print('total:'", "import time; print('sleeping', flush=True); time.sleep(300)\nprint('total:'")
+    server.built()
+    edit(root, SECTION_MD, "print('total:'",
+         "import time; print('sleeping', flush=True); time.sleep(300)\nprint('total:'")
     assert wait_for(lambda: kernel_sleeping(root)), 'no kernel started'
     assert server.stop() == 0
     assert 'preview stopped' in ''.join(server.output)
     assert wait_for(lambda: not kernel_sleeping(root), timeout=10), kernel_sleeping(root)
+
+
+def test_watches_figures_and_settings_but_not_editor_backups(tmp_path):
+    from bookbuild.serve import snapshot, watched
+    root = copy_book(tmp_path)
+    before = snapshot(watched(root, ['en']))
+    (root / 'chapters/en/.arrays.md.swp').write_text('x')
+    (root / 'chapters/en/index.md~').write_text('x')
+    (root / 'chapters/ja/index.md').write_text('not served')
+    assert snapshot(watched(root, ['en'])) == before
+    (root / 'img/arrow.svg').write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    edit(root, 'config.ini', 'A Tiny Book', 'A Small Book')
+    with open(root / 'references.bib', 'a') as bib:
+        bib.write('\n')
+    after = snapshot(watched(root, ['en']))
+    assert {Path(p).name for p in before if before[p] != after.get(p)} == {'arrow.svg', 'config.ini', 'references.bib'}
 
 
 def test_port_in_use_is_a_clear_error(preview):
@@ -205,7 +230,7 @@ def main():
     md = root / 'chapters' / args.lang / f'{args.page}.md'
     server = Preview(root, '--lang', args.lang)
     try:
-        server.expect(r'^rebuilt in', timeout=3600)
+        server.built(timeout=3600)
         with playwright.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path='/usr/bin/chromium', args=CHROMIUM_ARGS)
             page = open_section(browser, server.url, f'{args.lang}/{args.page}.html')
