@@ -122,8 +122,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             path = path / 'index.html'
         if path.suffix == '.html' and path.is_file():
             return self.page(path.read_text(encoding='utf-8'))
-        if not (Path(self.directory) / 'index.html').is_file():      # no site yet: the first build runs
-            return self.page(WAITING)
+        if path.suffix in ('', '.html') and not (Path(self.directory) / 'index.html').is_file():
+            return self.page(WAITING)       # no site yet: the first build runs
         return super().do_GET()
 
     def page(self, text):

@@ -84,6 +84,11 @@ def open_section(browser, url, page_path):
     return page
 
 
+def screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
 def reload_seconds(page, md, old, new, shown=None, timeout=300):
     """Replace ``old`` by ``new`` in the Markdown file ``md``; seconds until the open page shows
     ``shown`` (default: ``new``)."""
@@ -155,6 +160,7 @@ def test_code_edit_executes_again_and_shows_the_new_output(preview, browser):
     page = open_section(browser, preview.url, SECTION)
     edit(preview.root, SECTION_MD, "print('total:'", "print('sum of twelve:'")
     page.locator('#serve-banner', has_text='Rebuilding').wait_for(timeout=60_000)     # while it executes
+    screenshot(page, 'serve-rebuilding.png')
     page.get_by_text('sum of twelve: 66').wait_for(timeout=300_000)
     preview.expect(r'executed 1 notebook')
     page.close()
@@ -169,15 +175,24 @@ def test_failed_build_shows_the_problem_over_the_last_good_page(preview, browser
     page.wait_for_function('document.getElementById("serve-banner").textContent.includes("fig_nowhere")')
     assert f'{SECTION_MD}:{line}: unknown label "fig_nowhere"' in banner.text_content()
     assert page.get_by_text('shows an arrow').count() == 1, 'the last good page stays'
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / 'serve-failed-build.png'))
+    screenshot(page, 'serve-failed-build.png')
     preview.expect(rf'{re.escape(SECTION_MD)}:{line}: unknown label "fig_nowhere"')
     # the author fixes the file: the page reloads and the banner is gone
     reload_seconds(page, md, ':numref:`fig_nowhere` shows an arrow.', ':numref:`fig_arrow` shows a fixed arrow.',
                    shown='shows a fixed arrow')
     assert banner.count() == 0
-    page.screenshot(path=str(ARTIFACTS / 'serve-fixed.png'))
+    screenshot(page, 'serve-fixed.png')
     page.close()
+
+
+def test_a_page_opened_before_the_first_build_shows_the_site_once_built(tmp_path, browser):
+    server = Preview(copy_book(tmp_path), '--lang', 'en')
+    page = open_section(browser, server.url, SECTION)      # the first build is still executing
+    assert 'being built' in page.text_content('body')
+    page.get_by_text('Arrays and Plots').first.wait_for(timeout=180_000)
+    assert page.problems == []
+    page.close()
+    assert server.stop() == 0
 
 
 def test_stopping_during_a_build_ends_its_kernels(tmp_path):
