@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import changes, config as config_mod, library, procs, serve, translations
+from . import changes, config as config_mod, library, procs, translations
 from .buildlock import exclusive
 from .cache import Cache
 from .errors import BuildError
@@ -75,7 +75,8 @@ def run(args, extra):
     if extra:
         raise SystemExit(f'error: unrecognized arguments: {" ".join(extra)}')
     if args.command == 'serve':        # takes the build lock for each build, not while idle
-        return serve.serve(root, args.lang, args.host, args.port)
+        from .serve import serve
+        return serve(root, args.lang, args.host, args.port)
     config = config_mod.load(root)
     with exclusive(config.build_dir), procs.owned(config.build_dir):
         return locked_command(root, config, args)
