@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import changes, config as config_mod, library, procs, translations
+from . import changes, config as config_mod, keys, library, procs, translations
 from .buildlock import exclusive
 from .cache import Cache
 from .errors import BuildError
@@ -168,7 +168,7 @@ def cache_why(root, wanted, options):
         return 0
     item = planned[0]
     entry = executor.cache.get(item.key)
-    reads = ', '.join(item.parts['reads']) or 'none'
+    reads = keys.describe_reads(item.parts)
     if entry:
         print(f'{name}: in the cache (entry {item.key[:12]}, executed in {entry.seconds:.1f}s on '
               f'{time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))}); book files it reads: {reads}')

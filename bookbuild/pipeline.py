@@ -6,7 +6,7 @@ from . import config as config_mod, edition, library, toc
 from .errors import Collector
 from .execute import Executor, Job
 from .languages import SOURCE
-from .publish import publish, write_colab_tree
+from .publish import published_editions, publish, write_colab_tree
 from .render import Renderer
 
 
@@ -82,8 +82,11 @@ class Build:
 
     def render(self, html=True, pdf=True):
         self.renderers = {}
+        # The language bar links the editions the site will hold: those built now and those carried over.
+        linked = [l for l in self.config.languages if l in self.langs or l in published_editions(self.config)]
         for lang in self.langs:
-            r = Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back), strict=self.strict)
+            r = Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back), strict=self.strict,
+                         linked=linked)
             self._timed('notebooks', r.write_notebooks, self.editions[lang])
             self._timed('rst', r.write_rst, self.editions[lang])
             if html:
