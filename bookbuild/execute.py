@@ -2,7 +2,8 @@
 
 Each execution runs in a directory of its own, ``_build/run/<key>/<chapter>/``, where ``../data``
 is a fresh copy of the book's ``data/`` directory and ``../img`` the book's images. The files it
-reads from the book are recorded (readlog.py) and become part of its cache key (keys.py).
+reads from the book are recorded (readlog.py), or declared in its prose when native code reads
+them (``<!-- reads: data/x.params -->``), and become part of its cache key (keys.py).
 """
 import hashlib
 import itertools
@@ -133,6 +134,20 @@ def book_reads(root, exec_dir, logged, data_dir='data'):
     return sorted(files)
 
 
+def declared_files(root, declared):
+    """The book files (relative paths) a section declares it reads: each file named, and every
+    file under a directory named."""
+    files = set()
+    for rel in declared:
+        path = root / rel
+        if path.is_dir():
+            files.update(p.relative_to(root).as_posix() for p in path.rglob('*')
+                         if p.is_file() and not p.name.startswith('.'))
+        else:
+            files.add(Path(rel).as_posix())
+    return files
+
+
 def fill(planned, cache):
     """Put the cached outputs into every section's notebook; a missing entry is a problem."""
     problems = []
@@ -256,9 +271,11 @@ class Executor:
             parts = keys.parts([c.source for c in job.code_cells], KERNEL, self.library_source,
                                self.environment, self.environment.devices(gpus))
             base = keys.base_key(parts)
-            reads = keys.file_hashes(self.root, self.cache.reads(base))
+            declared = declared_files(self.root, job.hints.get('reads', ()))
+            reads = keys.file_hashes(self.root, set(self.cache.reads(base)) | declared)
             key = keys.full_key(base, reads)
-            item = planned.setdefault(key, Planned(key, base, {**parts, 'reads': reads}, job, gpus, note))
+            known = {**parts, 'reads': reads, **({'declared': sorted(declared)} if declared else {})}
+            item = planned.setdefault(key, Planned(key, base, known, job, gpus, note))
             item.group.append(job)
         return list(planned.values())
 
@@ -478,7 +495,8 @@ class Executor:
         if error:
             return seconds, self._problem(job, error['cell'], error['ename'], error['evalue'], error['traceback'])
         logged = readlog.read_text(encoding='utf-8').splitlines() if readlog.is_file() else []
-        reads = book_reads(self.root, exec_dir, logged, self.data_dir)
+        reads = sorted(set(book_reads(self.root, exec_dir, logged, self.data_dir))
+                       | declared_files(self.root, job.hints.get('reads', ())))
         hashes = keys.file_hashes(self.root, reads)
         item.key = keys.full_key(item.base, hashes)
         item.parts = {**item.parts, 'reads': hashes}

@@ -3,7 +3,8 @@
 A key has two levels. The *base* decides the program and where it runs: the code cells
 (comments ignored), the kernel, the ``d2l`` library when the code uses it, the environment as
 the kernel sees it and the devices the section gets. The files the program read from the book
-are known only after it ran: they are recorded per base, and the full key adds their contents.
+are known only after it ran: they are recorded per base, and the full key adds their contents,
+with those of the files the section declares (read by native code, which is not recorded).
 """
 import hashlib
 import json
@@ -37,6 +38,12 @@ def file_hashes(root, files):
         path = root / rel
         hashes[rel] = _sha(path.read_bytes())[:16] if path.is_file() else 'missing'
     return hashes
+
+
+def describe_reads(key_parts):
+    """The book files of a key, those declared in the section marked, e.g. ``a.csv, w.params (declared)``."""
+    declared = set(key_parts.get('declared', ()))
+    return ', '.join(rel + (' (declared)' if rel in declared else '') for rel in key_parts['reads']) or 'none'
 
 
 def full_key(base, reads):
@@ -78,9 +85,10 @@ def explain(old, new, code_lines=()):
         reasons.append('packages: ' + ', '.join(diff[:5]) + (f' and {len(diff) - 5} more' if len(diff) > 5 else ''))
     if reasons:
         return reasons      # another program: the files it reads are not comparable
+    declared = set(old.get('declared', ())) | set(new.get('declared', ()))
     for rel in sorted(set(old.get('reads', {})) | set(new.get('reads', {}))):
         before, after = old.get('reads', {}).get(rel), new.get('reads', {}).get(rel)
         if before != after:
-            reasons.append(f'{rel} was deleted' if after == 'missing' else f'{rel} changed'
-                           if before else f'{rel} is read now')
+            reasons.append((f'{rel} was deleted' if after == 'missing' else f'{rel} changed'
+                            if before else f'{rel} is read now') + (' (declared)' if rel in declared else ''))
     return reasons or ['the cached entry is gone (cleared, or dropped as corrupt)']

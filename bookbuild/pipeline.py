@@ -9,7 +9,7 @@ from . import config as config_mod, edition, library, toc
 from .errors import Collector
 from .execute import Executor, Job
 from .languages import SOURCE
-from .publish import publish, write_colab_tree
+from .publish import published_editions, publish, write_colab_tree
 from .render import Renderer
 
 
@@ -89,8 +89,10 @@ class Build:
 
     def render(self, html=True, pdf=True):
         """Every edition's notebooks, reST, HTML and PDF; the editions in parallel, up to one per core."""
+        # The language bar links the editions the site will hold: those built now and those carried over.
+        linked = [l for l in self.config.languages if l in self.langs or l in published_editions(self.config)]
         self.renderers = {lang: Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back),
-                                         strict=self.strict) for lang in self.langs}
+                                         strict=self.strict, linked=linked) for lang in self.langs}
 
         def one(lang):
             r = self.renderers[lang]

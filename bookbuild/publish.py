@@ -41,6 +41,12 @@ def landing_page(config, built):
     return LANDING.format(title=html.escape(config.title), links=links, alternates=alternates, codes=codes)
 
 
+def published_editions(config):
+    """The editions whose website the published site holds now."""
+    site = config.build_dir / 'site'
+    return {lang for lang in config.languages if (site / lang / 'index.html').is_file()}
+
+
 def notebooks_zip(nb_dir, target, prefix):
     """Zip every notebook of an edition (one per section)."""
     tmp = target.with_suffix('.tmp')

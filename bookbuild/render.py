@@ -46,8 +46,9 @@ UI_TEXT = {
 class Renderer:
     """Per-language work directory ``_build/<lang>/``: notebooks, rst, html, latex."""
 
-    def __init__(self, config, lang, log=print, matter=(0, 0), strict=False):
+    def __init__(self, config, lang, log=print, matter=(0, 0), strict=False, linked=None):
         self.config, self.lang, self.log = config, lang, log
+        self.linked = linked or config.languages     # the editions the language bar links
         self.matter = matter        # unnumbered chapters before and after the numbered ones
         self.strict = strict        # a Sphinx warning fails the build
         self.work = config.build_dir / lang
@@ -165,7 +166,7 @@ class Renderer:
                         'sphinx_configs': '\n'.join([
                             f'language = {LANGUAGES[lang].sphinx!r}',
                             f'd2l_language = {lang!r}',
-                            f'd2l_languages = {self.config.languages!r}',
+                            f'd2l_languages = {list(self.linked)!r}',
                             f'd2l_links = {json.dumps(links, ensure_ascii=False)}',
                             f'd2l_static = {str(self.config.static_dir)!r}',
                         ])}

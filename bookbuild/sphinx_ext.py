@@ -8,6 +8,8 @@ import posixpath
 import re
 from pathlib import Path
 
+from sphinx.builders.latex import LaTeXBuilder
+from sphinx.builders.latex.util import ExtBabel
 from sphinx.search import SearchLanguage
 
 from .languages import LANGUAGES
@@ -184,8 +186,21 @@ class SearchKorean(SearchLanguage):
         return word.lower()
 
 
+class BookLaTeXBuilder(LaTeXBuilder):
+    """Sphinx's LaTeX builder, knowing that the CJK editions load neither Babel nor polyglossia
+    (xeCJK typesets them; ``on_config_inited`` empties both): Babel then needs no name for the
+    language, and Sphinx's warning that it knows none for Korean ('ko') does not apply."""
+
+    def init_babel(self):
+        if self.context['babel'] or self.context['polyglossia']:
+            return super().init_babel()
+        self.babel = ExtBabel(self.config.language)
+        self.babel.supported = True     # no language package is loaded: nothing is unsupported
+
+
 def setup(app):
     app.add_search_language(SearchKorean)
+    app.add_builder(BookLaTeXBuilder, override=True)
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
     app.add_config_value('d2l_links', {}, 'html')
