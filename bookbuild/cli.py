@@ -14,14 +14,15 @@ from .languages import SOURCE
 from .pipeline import Build
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ['all', 'html', 'pdf', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench']
+COMMANDS = ['all', 'html', 'pdf', 'slides', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench']
 
 
 def parse(argv):
     p = argparse.ArgumentParser(prog='build.py', description='Build the book: every edition as a website, '
                                 'a PDF and notebooks.')
     p.add_argument('command', nargs='?', default='all', choices=COMMANDS,
-                   help='all (default): check, execute, HTML, PDF, publish; html|pdf: only that output; '
+                   help='all (default): check, execute, HTML, PDF, slides, publish; html|pdf: only that output '
+                   '(html includes the slides); slides: only the slide decks; '
                    'execute: run code into the cache; lib: regenerate d2l/mxnet.py (--check: verify); '
                    'check: references and translation status; test: the test suite; '
                    'cache list|clear|why SECTION; translated FILE...: record translations as following English; '
@@ -97,6 +98,8 @@ def locked_command(root, config, args):
         return print_translation_status(build)
     if args.command == 'execute':
         build.run(execute_only=True)
+    elif args.command == 'slides':
+        print(f'site: {build.slides()}')
     else:
         site = build.run(html=args.command in ('all', 'html'), pdf=args.command in ('all', 'pdf'))
         print(f'site: {site}')

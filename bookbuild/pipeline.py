@@ -2,11 +2,11 @@
 import time
 from pathlib import Path
 
-from . import config as config_mod, edition, library, toc
+from . import config as config_mod, edition, library, slides, toc
 from .errors import Collector
 from .execute import Executor, Job
 from .languages import SOURCE
-from .publish import publish, write_colab_tree
+from .publish import publish, publish_slides, write_colab_tree
 from .render import Renderer
 
 
@@ -85,6 +85,7 @@ class Build:
         for lang in self.langs:
             r = Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back), strict=self.strict)
             self._timed('notebooks', r.write_notebooks, self.editions[lang])
+            r.decks = self._timed('slides', slides.write_decks, self.config, lang, self.editions[lang], r.slides_dir)
             self._timed('rst', r.write_rst, self.editions[lang])
             if html:
                 self.log(f'html: {lang}')
@@ -111,6 +112,20 @@ class Build:
             return None
         self.render(html, pdf)
         return self.publish()
+
+    def slides(self):
+        """Only the slide decks of the selected editions, published into the current site."""
+        self._timed('check', self.load)
+        self._timed('library', self.write_library)
+        self.problems.raise_if_any()
+        self._timed('execute', self.execute)
+        self.problems.raise_if_any()
+        decks = {}
+        for lang in self.langs:
+            out = Renderer(self.config, lang).slides_dir
+            decks[lang] = self._timed('slides', slides.write_decks, self.config, lang, self.editions[lang], out)
+            self.log(f'slides: {lang}: {len(decks[lang])} deck(s)')
+        return self._timed('publish', publish_slides, self.config, self.langs, self.log)
 
     def summary(self):
         lines = []

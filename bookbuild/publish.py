@@ -81,6 +81,8 @@ def publish(config, editions, log=print):
         if r is not None and r.current('html'):
             shutil.copytree(r.html_dir, dst, ignore=shutil.ignore_patterns('.buildinfo', '.doctrees'))
             shutil.copytree(r.nb_dir, dst / 'notebooks')
+            if r.slides_dir.is_dir():
+                shutil.copytree(r.slides_dir, dst / 'slides')
             notebooks_zip(r.nb_dir, dst / f'{config.name}-{lang}-notebooks.zip', f'{config.name}-{lang}')
         elif old and (old / 'index.html').is_file():
             shutil.copytree(old, dst, symlinks=True, ignore=shutil.ignore_patterns(pdf_name))
@@ -108,6 +110,30 @@ def publish(config, editions, log=print):
     for old in sites.iterdir():
         if old != new:
             shutil.rmtree(old, ignore_errors=True)
+    return link
+
+
+def publish_slides(config, langs, log=print):
+    """Put the decks of ``langs`` (``_build/<lang>/slides``) into the published site, each edition's
+    ``slides`` directory swapped in with one rename; without a published site, start an empty one."""
+    link = config.build_dir / 'site'
+    if not link.is_dir():
+        publish(config, {}, log)
+    site = link.resolve()
+    for lang in langs:
+        src, dst = config.build_dir / lang / 'slides', site / lang / 'slides'
+        tmp, old = dst.with_name(f'.slides-{os.getpid()}'), dst.with_name(f'.slides-old-{os.getpid()}')
+        for path in (tmp, old):
+            shutil.rmtree(path, ignore_errors=True)
+        if src.is_dir():
+            shutil.copytree(src, tmp)
+        if dst.exists():
+            os.replace(dst, old)
+        if tmp.exists():
+            os.replace(tmp, dst)
+        shutil.rmtree(old, ignore_errors=True)
+        if dst.parent.is_dir() and not any(dst.parent.iterdir()):
+            dst.parent.rmdir()
     return link
 
 

@@ -14,17 +14,18 @@ from pathlib import Path
 
 import nbformat
 
-from . import linemap
+from . import linemap, slidemarks
 from .errors import BuildError, Problem
 from .files import write_atomic, write_if_changed
 from .languages import LANGUAGES, SOURCE
 from .outputs import prepare
+from .slides import LABEL as SLIDES_LABEL
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 # What each output depends on besides its sources: our code, Python packages, programs.
 DEPENDS = {
-    'rst': {'code': ['render.py', 'outputs.py', 'linemap.py'], 'packages': ['d2lbook', 'nbconvert'],
+    'rst': {'code': ['render.py', 'outputs.py', 'linemap.py', 'slidemarks.py'], 'packages': ['d2lbook', 'nbconvert'],
             'programs': [['pandoc', '--version']]},
     'html': {'code': ['render.py', 'sphinx_ext.py', 'languages.py'], 'static': True,
              'packages': ['sphinx', 'docutils', 'd2lbook', 'furo', 'sphinx-copybutton', 'sphinxcontrib-bibtex',
@@ -54,6 +55,8 @@ class Renderer:
         self.map_dir = self.work / 'linemap'
         self.html_dir = self.work / 'html'
         self.latex_dir = self.work / 'latex'
+        self.slides_dir = self.work / 'slides'
+        self.decks = []      # sections with a slide deck (slides.write_decks)
         self._inputs = {}    # hash of Sphinx's inputs per output, made after write_rst
 
     @property
@@ -69,6 +72,8 @@ class Renderer:
             nb = nbformat.from_dict(s.notebook)
             for cell in nb.cells:
                 cell.metadata.pop('md_line', None)
+                if cell.cell_type == 'markdown':        # slide marks are for the decks only
+                    cell.source = slidemarks.book_text(cell.source)
             nb.metadata.pop('executed_seconds', None)
             text = nbformat.writes(nb)
             path = self.nb_dir / f'{s.name}.ipynb'
@@ -147,7 +152,7 @@ class Renderer:
         ui = UI_TEXT[lang]
         links = {'pdf': self.pdf_name, 'notebook_label': ui[0], 'colab': self.config.colab_url,
                  'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2],
-                 'notebooks': str(self.nb_dir)}
+                 'notebooks': str(self.nb_dir), 'slides': self.decks, 'slides_label': SLIDES_LABEL[lang]}
         ini['project'] = {'name': f'{self.config.name}-{lang}', 'title': self.config.title_for(lang),
                           'author': self.config.author_for(lang), 'release': self.config.release,
                           'copyright': f'{self.config.author_for(lang)}', 'lang': lang}

@@ -144,6 +144,9 @@ def on_page_context(app, pagename, templatename, context, doctree):
             if template:
                 url = template.format(lang=here, path=pagename)
                 extras.append(f'<a class="d2l-{key}" href="{html.escape(url)}">{html.escape(links[key + "_label"])}</a>')
+    if pagename in links.get('slides', ()):
+        extras.append(f'<a class="d2l-slides" href="{_relative(pagename, "slides/" + pagename + ".html")}">'
+                      f'{html.escape(links["slides_label"])}</a>')
     extras.append(f'<a class="d2l-pdf" href="{_relative(pagename, links["pdf"])}">PDF</a>')
     bar = ('<nav class="d2l-bar"><span class="d2l-langs">' + ' · '.join(items) + '</span>'
            '<span class="d2l-links">' + ' · '.join(extras) + '</span></nav>')
