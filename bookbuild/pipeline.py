@@ -120,12 +120,11 @@ class Build:
         self.problems.raise_if_any()
         self._timed('execute', self.execute)
         self.problems.raise_if_any()
-        decks = {}
-        for lang in self.langs:
-            out = Renderer(self.config, lang).slides_dir
-            decks[lang] = self._timed('slides', slides.write_decks, self.config, lang, self.editions[lang], out)
-            self.log(f'slides: {lang}: {len(decks[lang])} deck(s)')
-        return self._timed('publish', publish_slides, self.config, self.langs, self.log)
+        dirs = {lang: Renderer(self.config, lang).slides_dir for lang in self.langs}
+        for lang, out in dirs.items():
+            names = self._timed('slides', slides.write_decks, self.config, lang, self.editions[lang], out)
+            self.log(f'slides: {lang}: {len(names)} deck(s)')
+        return self._timed('publish', publish_slides, self.config, dirs, self.log)
 
     def summary(self):
         lines = []

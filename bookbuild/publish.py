@@ -113,15 +113,15 @@ def publish(config, editions, log=print):
     return link
 
 
-def publish_slides(config, langs, log=print):
-    """Put the decks of ``langs`` (``_build/<lang>/slides``) into the published site, each edition's
-    ``slides`` directory swapped in with one rename; without a published site, start an empty one."""
+def publish_slides(config, decks, log=print):
+    """``decks``: {lang: directory of its decks}. Put each into the published site as the edition's
+    ``slides`` directory, swapped in with one rename; without a published site, start an empty one."""
     link = config.build_dir / 'site'
     if not link.is_dir():
         publish(config, {}, log)
     site = link.resolve()
-    for lang in langs:
-        src, dst = config.build_dir / lang / 'slides', site / lang / 'slides'
+    for lang, src in decks.items():
+        dst = site / lang / 'slides'
         tmp, old = dst.with_name(f'.slides-{os.getpid()}'), dst.with_name(f'.slides-old-{os.getpid()}')
         for path in (tmp, old):
             shutil.rmtree(path, ignore_errors=True)

@@ -2,7 +2,6 @@
 marked equations; every edition gets a deck per marked section, which works offline in Chromium."""
 import functools
 import http.server
-import json
 import re
 import threading
 
@@ -34,7 +33,8 @@ def article_text(path):
 
 @pytest.fixture(scope='module')
 def slidebook(tmp_path_factory):
-    """The slide fixture built once in full: four editions, HTML, PDF and slides."""
+    """The slide fixture built once in full: four editions, HTML, PDF and slides (tests that use it
+    are marked pdf: without xelatex they skip)."""
     root = copy_book(tmp_path_factory.mktemp('slides'), 'slidebook')
     ok(run_build(root))
     return root
@@ -150,6 +150,7 @@ def test_sphinx_warnings_beside_marks_name_the_markdown_line(tmp_path):
 
 # ---- the decks -------------------------------------------------------------------
 
+@pytest.mark.pdf
 @pytest.mark.parametrize('lang', LANGS)
 def test_a_deck_per_marked_section_linked_from_its_page(slidebook, lang):
     site = slidebook / '_build/site' / lang
@@ -183,6 +184,7 @@ def test_slides_command_reuses_the_cache_and_follows_the_marks(tmp_path):
     assert not (site / 'en/slides').exists() and (site / 'ja/slides' / f'{FIT}.html').is_file()
 
 
+@pytest.mark.pdf
 @pytest.mark.browser
 @pytest.mark.parametrize('lang', LANGS)
 def test_deck_in_the_browser(slidebook, browser, lang):  # noqa: F811
