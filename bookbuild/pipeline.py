@@ -2,12 +2,14 @@
 import time
 from pathlib import Path
 
-from . import config as config_mod, edition, library, slides, toc
+from . import config as config_mod, edition, library, toc
 from .errors import Collector
 from .execute import Executor, Job
 from .languages import SOURCE
 from .publish import publish, publish_slides, write_colab_tree
 from .render import Renderer
+from .slidemarks import unmark_notebook
+from .slides import write_decks
 
 
 class Build:
@@ -85,7 +87,6 @@ class Build:
         for lang in self.langs:
             r = Renderer(self.config, lang, self.log, matter=(self.toc.front, self.toc.back), strict=self.strict)
             self._timed('notebooks', r.write_notebooks, self.editions[lang])
-            r.decks = self._timed('slides', slides.write_decks, self.config, lang, self.editions[lang], r.slides_dir)
             self._timed('rst', r.write_rst, self.editions[lang])
             if html:
                 self.log(f'html: {lang}')
@@ -110,8 +111,25 @@ class Build:
         self.problems.raise_if_any()
         if execute_only:
             return None
+        self.make_decks()
+        self.unmark()
         self.render(html, pdf)
         return self.publish()
+
+    def make_decks(self):
+        """The slide decks of the selected editions, from their executed notebooks, marks and all;
+        returns {lang: the directory of its decks}."""
+        dirs = {lang: Renderer(self.config, lang).slides_dir for lang in self.langs}
+        for lang, out in dirs.items():
+            names = self._timed('slides', write_decks, self.config, lang, self.editions[lang], out)
+            self.log(f'slides: {lang}: {len(names)} deck(s)')
+        return dirs
+
+    def unmark(self):
+        """The book shows no slide marks: take them out of the notebooks it is made of."""
+        for sections in self.editions.values():
+            for s in sections:
+                unmark_notebook(s.notebook)
 
     def slides(self):
         """Only the slide decks of the selected editions, published into the current site."""
@@ -120,11 +138,7 @@ class Build:
         self.problems.raise_if_any()
         self._timed('execute', self.execute)
         self.problems.raise_if_any()
-        dirs = {lang: Renderer(self.config, lang).slides_dir for lang in self.langs}
-        for lang, out in dirs.items():
-            names = self._timed('slides', slides.write_decks, self.config, lang, self.editions[lang], out)
-            self.log(f'slides: {lang}: {len(names)} deck(s)')
-        return self._timed('publish', publish_slides, self.config, dirs, self.log)
+        return self._timed('publish', publish_slides, self.config, self.make_decks(), self.log)
 
     def summary(self):
         lines = []

@@ -80,9 +80,9 @@ def publish(config, editions, log=print):
         pdf_name = f'{config.name}-{lang}.pdf'
         if r is not None and r.current('html'):
             shutil.copytree(r.html_dir, dst, ignore=shutil.ignore_patterns('.buildinfo', '.doctrees'))
-            shutil.copytree(r.nb_dir, dst / 'notebooks')
             if r.slides_dir.is_dir():
                 shutil.copytree(r.slides_dir, dst / 'slides')
+            shutil.copytree(r.nb_dir, dst / 'notebooks')
             notebooks_zip(r.nb_dir, dst / f'{config.name}-{lang}-notebooks.zip', f'{config.name}-{lang}')
         elif old and (old / 'index.html').is_file():
             shutil.copytree(old, dst, symlinks=True, ignore=shutil.ignore_patterns(pdf_name))

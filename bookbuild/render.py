@@ -14,18 +14,18 @@ from pathlib import Path
 
 import nbformat
 
-from . import linemap, slidemarks
+from . import linemap
 from .errors import BuildError, Problem
 from .files import write_atomic, write_if_changed
 from .languages import LANGUAGES, SOURCE
 from .outputs import prepare
-from .slides import LABEL as SLIDES_LABEL
+from .slides import deck_names
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 # What each output depends on besides its sources: our code, Python packages, programs.
 DEPENDS = {
-    'rst': {'code': ['render.py', 'outputs.py', 'linemap.py', 'slidemarks.py'], 'packages': ['d2lbook', 'nbconvert'],
+    'rst': {'code': ['render.py', 'outputs.py', 'linemap.py'], 'packages': ['d2lbook', 'nbconvert'],
             'programs': [['pandoc', '--version']]},
     'html': {'code': ['render.py', 'sphinx_ext.py', 'languages.py'], 'static': True,
              'packages': ['sphinx', 'docutils', 'd2lbook', 'furo', 'sphinx-copybutton', 'sphinxcontrib-bibtex',
@@ -55,8 +55,7 @@ class Renderer:
         self.map_dir = self.work / 'linemap'
         self.html_dir = self.work / 'html'
         self.latex_dir = self.work / 'latex'
-        self.slides_dir = self.work / 'slides'
-        self.decks = []      # sections with a slide deck (slides.write_decks)
+        self.slides_dir = self.work / 'slides'     # slides.write_decks
         self._inputs = {}    # hash of Sphinx's inputs per output, made after write_rst
 
     @property
@@ -72,8 +71,6 @@ class Renderer:
             nb = nbformat.from_dict(s.notebook)
             for cell in nb.cells:
                 cell.metadata.pop('md_line', None)
-                if cell.cell_type == 'markdown':        # slide marks are for the decks only
-                    cell.source = slidemarks.book_text(cell.source)
             nb.metadata.pop('executed_seconds', None)
             text = nbformat.writes(nb)
             path = self.nb_dir / f'{s.name}.ipynb'
@@ -152,7 +149,7 @@ class Renderer:
         ui = UI_TEXT[lang]
         links = {'pdf': self.pdf_name, 'notebook_label': ui[0], 'colab': self.config.colab_url,
                  'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2],
-                 'notebooks': str(self.nb_dir), 'slides': self.decks, 'slides_label': SLIDES_LABEL[lang]}
+                 'notebooks': str(self.nb_dir)}
         ini['project'] = {'name': f'{self.config.name}-{lang}', 'title': self.config.title_for(lang),
                           'author': self.config.author_for(lang), 'release': self.config.release,
                           'copyright': f'{self.config.author_for(lang)}', 'lang': lang}
@@ -162,6 +159,7 @@ class Renderer:
                             f'language = {LANGUAGES[lang].sphinx!r}',
                             f'd2l_language = {lang!r}',
                             f'd2l_languages = {self.config.languages!r}',
+                            f'd2l_slides = {deck_names(self.slides_dir)!r}',
                             f'd2l_links = {json.dumps(links, ensure_ascii=False)}',
                             f'd2l_static = {str(self.config.static_dir)!r}',
                         ])}

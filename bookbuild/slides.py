@@ -205,6 +205,14 @@ def write_assets(config, out_dir):
             write_if_changed(assets / 'mathjax' / path.relative_to(mathjax), path.read_bytes())
 
 
+def deck_names(out_dir):
+    """The sections with a deck in ``out_dir``."""
+    if not out_dir.is_dir():
+        return []
+    return sorted(p.relative_to(out_dir).with_suffix('').as_posix() for p in out_dir.rglob('*.html')
+                  if p.relative_to(out_dir).parts[0] != ASSETS)
+
+
 def write_decks(config, lang, sections, out_dir):
     """Write the deck of every section of ``lang`` that has slide marks into ``out_dir``
     (``<chapter>/<section>.html``); remove decks of sections that no longer have any.
@@ -218,10 +226,8 @@ def write_decks(config, lang, sections, out_dir):
         names.append(s.name)
     if names:
         write_assets(config, out_dir)
-    for old in list(out_dir.rglob('*.html')) if out_dir.is_dir() else []:
-        rel = old.relative_to(out_dir)
-        if rel.parts[0] != ASSETS and rel.with_suffix('').as_posix() not in names:
-            old.unlink()
+    for old in set(deck_names(out_dir)) - set(names):
+        (out_dir / f'{old}.html').unlink()
     if not names and out_dir.is_dir():
         shutil.rmtree(out_dir)
     return names

@@ -11,6 +11,7 @@ from pathlib import Path
 from sphinx.search import SearchLanguage
 
 from .languages import LANGUAGES
+from .slides import LABEL as SLIDES_LABEL
 
 LATIN_FONTS = r'''
 \setmainfont{Latin Modern Roman}
@@ -139,14 +140,14 @@ def on_page_context(app, pagename, templatename, context, doctree):
     if pagename != 'index' and (Path(links['notebooks']) / f'{pagename}.ipynb').is_file():
         extras.append(f'<a class="d2l-notebook" href="{_relative(pagename, "notebooks/" + pagename + ".ipynb")}" download>'
                       f'{html.escape(links["notebook_label"])}</a>')
+        if pagename in cfg.d2l_slides:
+            extras.append(f'<a class="d2l-slides" href="{_relative(pagename, "slides/" + pagename + ".html")}">'
+                          f'{html.escape(SLIDES_LABEL[here])}</a>')
         for key in ('colab', 'discuss'):
             template = links.get(key)
             if template:
                 url = template.format(lang=here, path=pagename)
                 extras.append(f'<a class="d2l-{key}" href="{html.escape(url)}">{html.escape(links[key + "_label"])}</a>')
-    if pagename in links.get('slides', ()):
-        extras.append(f'<a class="d2l-slides" href="{_relative(pagename, "slides/" + pagename + ".html")}">'
-                      f'{html.escape(links["slides_label"])}</a>')
     extras.append(f'<a class="d2l-pdf" href="{_relative(pagename, links["pdf"])}">PDF</a>')
     bar = ('<nav class="d2l-bar"><span class="d2l-langs">' + ' · '.join(items) + '</span>'
            '<span class="d2l-links">' + ' · '.join(extras) + '</span></nav>')
@@ -191,6 +192,7 @@ def setup(app):
     app.add_search_language(SearchKorean)
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
+    app.add_config_value('d2l_slides', [], 'html')        # the sections with a slide deck
     app.add_config_value('d2l_links', {}, 'html')
     app.add_config_value('d2l_static', '', 'html')      # the book's static/ (or the build system's)
     app.setup_extension('sphinx_copybutton')
