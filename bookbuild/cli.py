@@ -89,6 +89,8 @@ def locked_command(root, config, args):
         return 0
     if args.command == 'cache':
         return cache_command(root, config, args)
+    if args.command == 'slides':
+        return slides_command(root, args)
     if args.command == 'translated':
         return translated_command(root, args)
     build = Build(root, args.lang, args.keep_going, strict=args.strict, strict_translations=args.strict_translations)
@@ -98,8 +100,6 @@ def locked_command(root, config, args):
         return print_translation_status(build)
     if args.command == 'execute':
         build.run(execute_only=True)
-    elif args.command == 'slides':
-        print(f'site: {build.slides()}')
     else:
         site = build.run(html=args.command in ('all', 'html'), pdf=args.command in ('all', 'pdf'))
         print(f'site: {site}')
@@ -125,6 +125,15 @@ def print_translation_status(build):
                 for line in changes.report(section.comparison, f'chapters/{SOURCE}/{rel}', f'chapters/{lang}/{rel}'):
                     print(f'    {line}')
             print(f'    once carried over: python3 build.py translated --lang {lang} chapters/{lang}/{rel}')
+    return 0
+
+
+def slides_command(root, args):
+    """Only the slide decks: check, execute what the cache lacks, write the decks and publish them."""
+    from .pipeline import Build
+    build = Build(root, args.lang, args.keep_going, strict_translations=args.strict_translations)
+    print(f'site: {build.slides()}')
+    print(build.summary())
     return 0
 
 

@@ -6,10 +6,10 @@ from . import config as config_mod, edition, library, toc
 from .errors import Collector
 from .execute import Executor, Job
 from .languages import SOURCE
-from .publish import publish, publish_slides, write_colab_tree
+from .publish import publish, write_colab_tree
 from .render import Renderer
 from .slidemarks import unmark_notebook
-from .slides import write_decks
+from .slides import publish_slides, write_decks
 
 
 class Build:

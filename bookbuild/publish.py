@@ -113,30 +113,6 @@ def publish(config, editions, log=print):
     return link
 
 
-def publish_slides(config, decks, log=print):
-    """``decks``: {lang: directory of its decks}. Put each into the published site as the edition's
-    ``slides`` directory, swapped in with one rename; without a published site, start an empty one."""
-    link = config.build_dir / 'site'
-    if not link.is_dir():
-        publish(config, {}, log)
-    site = link.resolve()
-    for lang, src in decks.items():
-        dst = site / lang / 'slides'
-        tmp, old = dst.with_name(f'.slides-{os.getpid()}'), dst.with_name(f'.slides-old-{os.getpid()}')
-        for path in (tmp, old):
-            shutil.rmtree(path, ignore_errors=True)
-        if src.is_dir():
-            shutil.copytree(src, tmp)
-        if dst.exists():
-            os.replace(dst, old)
-        if tmp.exists():
-            os.replace(tmp, dst)
-        shutil.rmtree(old, ignore_errors=True)
-        if dst.parent.is_dir() and not any(dst.parent.iterdir()):
-            dst.parent.rmdir()
-    return link
-
-
 COLAB_GITHUB = re.compile(r'^https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/(?P<path>.+)$')
 
 

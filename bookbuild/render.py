@@ -159,8 +159,8 @@ class Renderer:
                             f'language = {LANGUAGES[lang].sphinx!r}',
                             f'd2l_language = {lang!r}',
                             f'd2l_languages = {self.config.languages!r}',
-                            f'd2l_slides = {deck_names(self.slides_dir)!r}',
                             f'd2l_links = {json.dumps(links, ensure_ascii=False)}',
+                            f'd2l_slides = {deck_names(self.slides_dir)!r}',
                             f'd2l_static = {str(self.config.static_dir)!r}',
                         ])}
         # A book without a bibliography gets an empty one: d2lbook's conf.py always loads sphinxcontrib.bibtex.

@@ -3,11 +3,13 @@ executed notebook as d2lbook makes its slides, and shown offline with the vendor
 
 A deck holds the section's title, the marked passages (``[...]`` marks start a new slide) and every
 code cell without its comments, with its outputs; code cells without outputs join the next one.
+``build.py slides`` puts the decks into the published site by themselves (``publish_slides``).
 """
 import base64
 import html
 import io
 import mimetypes
+import os
 import posixpath
 import re
 import shutil
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from .files import write_if_changed
 from .languages import SOURCE
+from .publish import publish
 from .slidemarks import slide_text
 
 ASSETS = '_static'          # the deck's own scripts, styles and MathJax, inside the slides directory
@@ -231,3 +234,27 @@ def write_decks(config, lang, sections, out_dir):
     if not names and out_dir.is_dir():
         shutil.rmtree(out_dir)
     return names
+
+
+def publish_slides(config, decks, log=print):
+    """``decks``: {lang: directory of its decks}. Put each into the published site as the edition's
+    ``slides`` directory, swapped in with one rename; without a published site, start an empty one."""
+    link = config.build_dir / 'site'
+    if not link.is_dir():
+        publish(config, {}, log)
+    site = link.resolve()
+    for lang, src in decks.items():
+        dst = site / lang / 'slides'
+        tmp, old = dst.with_name(f'.slides-{os.getpid()}'), dst.with_name(f'.slides-old-{os.getpid()}')
+        for path in (tmp, old):
+            shutil.rmtree(path, ignore_errors=True)
+        if src.is_dir():
+            shutil.copytree(src, tmp)
+        if dst.exists():
+            os.replace(dst, old)
+        if tmp.exists():
+            os.replace(tmp, dst)
+        shutil.rmtree(old, ignore_errors=True)
+        if dst.parent.is_dir() and not any(dst.parent.iterdir()):
+            dst.parent.rmdir()
+    return link
