@@ -8,7 +8,6 @@ from .execute import Executor, Job
 from .languages import SOURCE
 from .publish import publish, write_colab_tree
 from .render import Renderer
-from .slidemarks import unmark_notebook
 from .slides import publish_slides, write_decks
 
 
@@ -112,7 +111,6 @@ class Build:
         if execute_only:
             return None
         self.make_decks()
-        self.unmark()
         self.render(html, pdf)
         return self.publish()
 
@@ -124,12 +122,6 @@ class Build:
             names = self._timed('slides', write_decks, self.config, lang, self.editions[lang], out)
             self.log(f'slides: {lang}: {len(names)} deck(s)')
         return dirs
-
-    def unmark(self):
-        """The book shows no slide marks: take them out of the notebooks it is made of."""
-        for sections in self.editions.values():
-            for s in sections:
-                unmark_notebook(s.notebook)
 
     def slides(self):
         """Only the slide decks of the selected editions, published into the current site."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import linemap
+from . import linemap, slidemarks
 from .errors import BuildError, Problem
 from .files import write_atomic, write_if_changed
 from .languages import LANGUAGES, SOURCE
@@ -71,6 +71,8 @@ class Renderer:
             nb = nbformat.from_dict(s.notebook)
             for cell in nb.cells:
                 cell.metadata.pop('md_line', None)
+                if cell.cell_type == 'markdown':    # the marks are for the slides (the line map reads them)
+                    cell.source = slidemarks.book_text(cell.source)
             nb.metadata.pop('executed_seconds', None)
             text = nbformat.writes(nb)
             path = self.nb_dir / f'{s.name}.ipynb'

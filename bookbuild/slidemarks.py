@@ -131,14 +131,6 @@ def book_text(text):
     return ''.join(out)
 
 
-def unmark_notebook(nb):
-    """Replace the text of every Markdown cell of ``nb`` by ``book_text`` (in place)."""
-    for cell in nb.cells:
-        if cell.cell_type == 'markdown':
-            cell.source = book_text(cell.source)
-    return nb
-
-
 def slide_text(text):
     """What a Markdown cell puts on the slides: its marked passages joined, as d2lbook does
     (sentences capitalized, trailing punctuation dropped), and whether it starts a new slide."""
