@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the book: ``python3 build.py [all|html|pdf|slides|execute|lib|check|test|cache|translated|bench] ...``.
+"""Build the book: ``python3 build.py [all|html|pdf|slides|execute|lib|check|test|cache|translated|bench|serve] ...``.
 
 Needs only the standard library to start. It installs the Debian packages the
 build needs (when run as root; otherwise it prints the command), creates or

@@ -14,7 +14,7 @@ from .languages import SOURCE
 from .pipeline import Build
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ['all', 'html', 'pdf', 'slides', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench']
+COMMANDS = ['all', 'html', 'pdf', 'slides', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench', 'serve']
 
 
 def parse(argv):
@@ -26,7 +26,8 @@ def parse(argv):
                    'execute: run code into the cache; lib: regenerate d2l/mxnet.py (--check: verify); '
                    'check: references and translation status; test: the test suite; '
                    'cache list|clear|why SECTION; translated FILE...: record translations as following English; '
-                   'bench [--reps N ...]: time the build against plain d2lbook (bench/run.py)')
+                   'bench [--reps N ...]: time the build against plain d2lbook (bench/run.py); '
+                   'serve: preview the website, rebuilt and reloaded as the book changes')
     p.add_argument('args', nargs='*', help='arguments of cache/translated/test')
     p.add_argument('--lang', help='comma-separated languages (default: all in config.ini)')
     p.add_argument('--keep-going', action='store_true', help='report every problem, then exit non-zero')
@@ -36,6 +37,8 @@ def parse(argv):
     p.add_argument('--strict-translations', action='store_true',
                    help='stale and missing translations are errors (for releases; also [build] '
                    'strict_translations = yes in config.ini)')
+    p.add_argument('--port', type=int, default=8000, help='serve: the port (0: any free one)')
+    p.add_argument('--host', help='serve: the address to listen on (default: 127.0.0.1, this machine only)')
     return p.parse_known_intermixed_args(argv)
 
 
@@ -58,7 +61,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print('\ninterrupted; the published site was left as it was.', file=sys.stderr)
         code = 130
-    if args.command not in ('test', 'cache', 'translated', 'bench'):
+    if args.command not in ('test', 'cache', 'translated', 'bench', 'serve'):
         print(f'done in {time.time() - start:.1f}s' if code == 0 else f'failed after {time.time() - start:.1f}s')
     sys.exit(code)
 
@@ -72,6 +75,9 @@ def run(args, extra):
         return subprocess.call([sys.executable, str(ROOT / 'bench' / 'run.py')] + args.args + extra, cwd=ROOT)
     if extra:
         raise SystemExit(f'error: unrecognized arguments: {" ".join(extra)}')
+    if args.command == 'serve':        # takes the build lock for each build, not while idle
+        from .serve import serve
+        return serve(root, args.lang, args.host, args.port)
     config = config_mod.load(root)
     with exclusive(config.build_dir), procs.owned(config.build_dir):
         return locked_command(root, config, args)

@@ -1910,24 +1910,18 @@ def forward(self, inputs, state=None):
 
 
 # Defined in chapter_recurrent-modern/lstm.md
-class GluonRNNLayer(Module):
-    """A Gluon recurrent layer class (rnn.RNN, rnn.LSTM, rnn.GRU) with the interface of
-    RNNScratch: rnn(inputs, state=None) -> (outputs, state), time first.
+class GluonRNNLayer(RNN):
+    """Any Gluon recurrent layer class (rnn.RNN, rnn.LSTM, rnn.GRU) with the interface of
+    RNN, whose forward it inherits: rnn(inputs, state=None) -> (outputs, state), time first.
 
     Extra keyword arguments go to the Gluon class (e.g., activation='tanh' for rnn.RNN,
     bidirectional=True); the state is Gluon's list of arrays of shape
     (num_layers * directions, batch_size, num_hiddens)."""
     def __init__(self, layer_class, num_hiddens, num_layers=1, dropout=0, **kwargs):
-        super().__init__()
+        Module.__init__(self)  # not RNN.__init__, which makes a tanh layer
         self.num_hiddens, self.num_layers = num_hiddens, num_layers
-        self.layer = layer_class(num_hiddens, num_layers, dropout=dropout, **kwargs)
-        self.layer.initialize(init.Xavier())
-
-    def forward(self, inputs, state=None):
-        """Run the fused Gluon layer over all steps; start from zeros if state is None."""
-        if state is None:
-            state = self.layer.begin_state(batch_size=inputs.shape[1], ctx=inputs.ctx)
-        return self.layer(inputs, state)
+        self.rnn = layer_class(num_hiddens, num_layers, dropout=dropout, **kwargs)
+        self.rnn.initialize(init.Xavier())
 
 
 # Defined in chapter_recurrent-modern/lstm.md
