@@ -68,8 +68,8 @@ def without_comments(source):
 
 
 def deck_items(nb):
-    """The slides of a section's notebook: lists of cells, each ``('markdown', text)`` or
-    ``('code', source, outputs)``; None when the section has no slide marks."""
+    """The slides of a section's notebook: lists of items, each ``['markdown', text, starts a slide]``
+    or ``['code', source, outputs]``; None when the section has no slide marks."""
     items, marked = [], False
     for cell in nb.cells:
         if cell.cell_type == 'code':
@@ -85,16 +85,20 @@ def deck_items(nb):
     if not marked:
         return None
     merged, pending = [], []
-    for item in items:      # code cells in a row: those without outputs join the next one
-        if item[0] != 'code':
+
+    def flush(outputs):
+        if pending:
+            merged.append(['code', '\n\n'.join(pending), outputs])
+            pending.clear()
+    for item in items:      # code cells in a row: those without outputs join the next one (d2lbook)
+        if item[0] == 'code':
+            pending.append(item[1])
+            if item[2]:
+                flush(item[2])
+        else:
+            flush([])
             merged.append(item)
-            continue
-        pending.append(item[1])
-        if item[2]:
-            merged.append(['code', '\n\n'.join(pending), item[2]])
-            pending = []
-    if pending:
-        merged.append(['code', '\n\n'.join(pending), []])
+    flush([])
     slides = [[]]
     for item in merged:
         if item[0] == 'markdown' and item[2] and slides[-1]:

@@ -72,7 +72,7 @@ def test_marks_that_do_not_pair(text, offset, message):
 
 def test_deck_follows_d2lbook():
     """The title and the marked text; ``[`` marks start a slide; every code cell, without comments;
-    a code cell without outputs joins the next one."""
+    a code cell without outputs joins the code cell right after it (not one after marked text)."""
     cells = split_cells((ROOT / 'tests/fixtures/slidebook/chapters/en' / f'{FIT}.md').read_text(encoding='utf-8'))
     from bookbuild.notebooks import to_notebook
     nb = to_notebook(cells)
@@ -82,10 +82,13 @@ def test_deck_follows_d2lbook():
     first = deck[0][0][1]
     assert first.startswith('# Fitting a Line\n\nA line has two parameters') and 'Least squares is' in first
     assert 'Everything in this section' not in first and 'eqlabel' not in first
+    assert deck[0][1] == ['code', 'import numpy as np\n\nx = np.array([0.0, 1.0, 2.0, 3.0, 4.0])\n'
+                          'y = 2 * x + 1 + np.array([0.1, -0.2, 0.0, 0.2, -0.1])', []]     # comment gone
     assert deck[1][0][1] == 'Solve the normal equations with `np.linalg.lstsq`'
     kind, code, outputs = deck[1][1]
-    assert kind == 'code' and code.startswith('import numpy as np') and 'A = np.stack' in code
-    assert '#' not in code and outputs[0]['text'] == 'w = 2.00, b = 1.00\n'
+    assert kind == 'code' and code.startswith('A = np.stack') and outputs[0]['text'] == 'w = 2.00, b = 1.00\n'
+    nb.cells.insert(2, nbformat.v4.new_code_cell('z = 0  # no output'))
+    assert slides.deck_items(nb)[0][1] == ['code', deck[0][1][1] + '\n\nz = 0', []]   # code in a row joins
     assert slides.deck_items(to_notebook(read_cells(ROOT / 'tests/fixtures/slidebook/chapters/en' / f'{PLAIN}.md'))) is None
 
 
