@@ -187,5 +187,9 @@ def merge(pages, tabs):
             group.append((cell, shown))
     flush()
     out = copy.copy(pages[0])
-    out.cells = cells
+    out.cells = []
+    for i, cell in enumerate(cells):        # each tab's page has the same cell ids: number them anew
+        cell = copy.copy(cell)
+        cell['id'] = f'cell-{i}'
+        out.cells.append(cell)
     return out
