@@ -144,7 +144,7 @@ class Build:
             per_tab = [Renderer(self.config, lang, self.log, matter=matter, strict=self.strict, tab=t)
                        for t in self.tabs] if tabbed else [r]
             for t, tr in zip(self.tabs, per_tab):
-                if tr is not r:
+                if tr is not r:     # its reST too, so that publish can tell whether its PDF is current
                     self._timed('notebooks', tr.write_notebooks, pages[t])
                     self._timed('rst', tr.write_rst, pages[t])
                 if pdf:
