@@ -49,11 +49,11 @@ def split_prose(nb):
                 part.append(line)
                 continue
             if mark and mark[1] == 'end_tab' and tab is None:
-                part.append(line)       # a stray end mark stays as text, as in d2lbook
-                continue
+                continue                # a stray end mark is dropped, as d2lbook does
             text = '\n'.join(part).strip('\n')
             if text.strip():
                 new = nbformat.v4.new_markdown_cell(text)
+                new['id'] = f'{cell.get("id", "cell")}-{len(cells)}'     # stable: pages are written only when they change
                 new.metadata = copy.deepcopy(cell.metadata)
                 new.metadata['md_line'] = cell.metadata.get('md_line', 1) + start
                 if tab is not None:

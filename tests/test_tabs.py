@@ -195,6 +195,7 @@ def test_each_tab_executes_on_its_own_and_is_cached(tab_book):
     assert 'total: 14.0' in outputs(site_notebook(root, 'chapter_arrays/plots', 'numpy'))
     again = ok(run_build(root, 'html'))
     assert executed_count(again) == 0 and 'reused from cache: 6' in again
+    assert 'en: html unchanged' in again        # the merged pages are written again only when they change
 
 
 def test_pages_show_tabs_and_no_raw_markup(tab_book):
