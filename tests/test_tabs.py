@@ -4,6 +4,8 @@ and notebook zip per tab, and on the website one remembered choice that every gr
 (in headless Chromium). The fixture's slide marks are another feature's: nothing here depends on them."""
 import functools
 import http.server
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -160,6 +162,29 @@ def test_each_tab_library_keeps_its_header_and_gets_its_own_saved_code(tmp_path)
                            'print(d2l.grid_total(d2l.np.ones((2, 3))))'],
                           cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == '6.0', proc.stderr
+
+
+def test_plain_d2lbook_builds_the_chapters_as_they_are(tmp_path):
+    """The bar the tabs are built to: d2lbook 1.0.3 itself (tabs = mxnet) makes the library,
+    executes every section and renders the website from the fixture's chapters, unedited."""
+    book = tmp_path / 'plain'
+    shutil.copytree(BOOK / 'chapters/en', book)
+    shutil.copytree(BOOK / 'd2l', book / 'd2l')
+    (book / 'config.ini').write_text('[project]\nname = tabbook\ntitle = Tabs\nauthor = A\n\n[build]\n'
+                                     'tabs = mxnet\n\n[library-mxnet]\nlib_file = d2l/mxnet.py\n')
+    proc = subprocess.run([sys.executable, '-c', 'import sys; from d2lbook.main import main; '
+                           'sys.argv = ["d2lbook", "build", "lib", "eval", "html"]; main()'],
+                          cwd=book, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, 'PYTHONPATH': str(book),     # d2lbook calls sphinx-build
+                               'PATH': os.pathsep.join([os.path.dirname(sys.executable), os.environ['PATH']])})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lib = (book / 'd2l/mxnet.py').read_text(encoding='utf-8')
+    assert 'DATA_HUB = dict()' in lib and 'from matplotlib_inline import backend_inline' in lib
+    for name in SECTIONS:
+        nb = nbformat.read(book / '_build/eval' / f'{name}.ipynb', as_version=4)
+        assert all(o.output_type != 'error' for c in nb.cells if c.cell_type == 'code' for o in c.outputs)
+    assert 'made by mxnet' in outputs(nbformat.read(book / '_build/eval/chapter_arrays/basics.ipynb', as_version=4))
+    assert (book / '_build/html/chapter_arrays/plots.html').is_file()
 
 
 # ---- the build ----------------------------------------------------------------------------------
