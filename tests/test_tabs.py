@@ -260,6 +260,13 @@ def test_a_tab_without_its_framework_fails_clearly_or_builds_unexecuted(tmp_path
     assert 'tab jax: not executed' in out and executed_count(out) == 6
     html = (root / '_build/site/en/chapter_arrays/basics.html').read_text(encoding='utf-8')
     assert 'data-tab="jax"' in html
+    # a failing cell of a tab names the file, the line and the tab
+    path = edit(root, 'chapters/en/chapter_arrays/basics.md', 'import numpy as np\ngrid',
+                'import numpy as np\nraise ValueError("numpy only")\ngrid')
+    failed = run_build(root, 'html', '--tabs', 'mxnet,numpy')
+    assert failed.returncode != 0 and 'code cell (tab numpy) failed with ValueError: numpy only' in failed.stderr
+    line = path.read_text(encoding='utf-8').split('\n').index('#@tab numpy, jax') + 1
+    assert f'{path}:{line}:' in failed.stderr
     unknown = run_build(root, 'html', '--tabs', 'pytorch')
     assert unknown.returncode != 0 and '--tabs pytorch is not in [build] tabs' in unknown.stderr
 
