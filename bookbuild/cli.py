@@ -151,7 +151,7 @@ def cache_command(root, config, options):
 def cache_why(root, wanted, options):
     """Say whether a section's outputs are cached for its current code and environment, and if
     not, what changed since its last execution."""
-    build = Build(root, options.lang or SOURCE)
+    build = Build(root, options.lang or SOURCE, tabs=options.tabs)     # --tabs numpy: that tab's execution
     build.load()
     name = Path(wanted).as_posix().removesuffix('.md')
     for lang in build.langs:

@@ -100,10 +100,12 @@ def _clean_source(source, tab):
 def select(nb, tab, default):
     """The page of ``tab``: a new notebook, each cell's position in ``nb`` in ``metadata.origin``.
 
-    When ``tab`` has no code cell in a section with code, the page is the prose of every tab
-    (d2lbook skips such a section for that tab)."""
+    In a section with code that names ``tab`` nowhere (``all`` does not count for a tab other than
+    the default one) or that has no code cell for it, the page is the prose of every tab: d2lbook
+    skips such a section for that tab."""
     nb = split_prose(nb)
     has_code = any(c.cell_type == 'code' for c in nb.cells)
+    named = tab == default or any(tab in cell_tabs(c, None) for c in nb.cells)
     cells, matched = [], False
     for i, cell in enumerate(nb.cells):
         tabs = cell_tabs(cell, default)
@@ -118,7 +120,7 @@ def select(nb, tab, default):
             new.source = _clean_source(new.source, tab)
             matched = True
         cells.append(new)
-    if has_code and not matched:
+    if has_code and not (matched and named):
         cells = [c for c in cells if c.cell_type != 'code']
     out = copy.copy(nb)
     out.cells = cells

@@ -121,9 +121,15 @@ def test_selection_equals_d2lbooks_own(name, tab):
     assert prose(ours) == prose(theirs)
 
 
-def test_a_tab_without_code_in_a_section_shows_its_prose():
-    nb = page('# T\n\nText.\n\n```{.python .input}\nx = 1\n```\n', 'numpy')
+@pytest.mark.parametrize('body', ['x = 1', '#@tab all\nx = 1'])
+def test_a_section_that_does_not_name_a_tab_shows_that_tab_its_prose(body):
+    """As d2lbook: 'all' alone does not bring a section into a tab other than the default one."""
+    from d2lbook import notebook as d2l_notebook
+    text = f'# T\n\nText.\n\n```{{.python .input}}\n{body}\n```\n'
+    nb = page(text, 'numpy')
     assert code(nb) == [] and 'Text.' in prose(nb)
+    assert d2l_notebook.get_tab_notebook(d2l_notebook.read_markdown(text), 'numpy', 'mxnet') is None
+    assert code(page(text, 'mxnet')) == ['x = 1']
 
 
 def test_merged_page_groups_the_cells_that_differ():
