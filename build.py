@@ -2,12 +2,14 @@
 """Build the book: ``python3 build.py [all|html|pdf|slides|execute|lib|check|test|cache|translated|bench|serve] ...``.
 
 Needs only the standard library to start. It installs the Debian packages the
-build needs (when run as root; otherwise it prints the command), creates or
-updates ``.venv`` from ``requirements.lock``, then runs the ``bookbuild``
-pipeline inside that environment.
+build needs (when run as root; otherwise it prints the command), makes ``.venv``
+hold exactly the packages of ``requirements/test.lock`` (the build's and the tests'),
+then runs the ``bookbuild`` pipeline inside that environment.
 """
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,8 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / '.venv'
-LOCK = ROOT / 'requirements.lock'
+REQUIREMENTS = ROOT / 'requirements'
+LOCK = REQUIREMENTS / 'test.lock'      # includes build.lock, which includes reader.lock
 STAMP = VENV / '.requirements.sha256'
+KEEP = {'pip', 'setuptools', 'wheel'}  # what venv itself installs
 
 # Debian package -> a file or command that shows it is installed.
 DEBIAN = {
@@ -63,16 +67,34 @@ def venv_python():
     return VENV / 'bin' / 'python'
 
 
+def canonical(name):
+    return re.sub(r'[-_.]+', '-', name).lower()
+
+
+def locked_packages():
+    return {canonical(m.group(1)) for m in re.finditer(r'^([A-Za-z0-9][A-Za-z0-9_.\-]*)==', LOCK.read_text(), re.M)}
+
+
 def ensure_venv():
-    wanted = hashlib.sha256(LOCK.read_bytes() + sys.version.encode()).hexdigest()
+    """Install the lock (every package pinned, with hashes) and remove what it does not list.
+    Runs again whenever a lock file, or the Python that runs build.py, changes."""
+    locks = b''.join(p.read_bytes() for p in sorted(REQUIREMENTS.glob('*.lock')))
+    wanted = hashlib.sha256(locks + sys.version.encode()).hexdigest()
     if venv_python().exists() and STAMP.is_file() and STAMP.read_text().strip() == wanted:
         return
     if not venv_python().exists():
         print(f'creating {VENV.name} ...', flush=True)
         subprocess.run([sys.executable, '-m', 'venv', str(VENV)], check=True)
-    print(f'installing {LOCK.name} into {VENV.name} ...', flush=True)
-    subprocess.run([str(venv_python()), '-m', 'pip', 'install', '-q', '--disable-pip-version-check',
-                    '-r', str(LOCK)], check=True)
+    STAMP.unlink(missing_ok=True)
+    pip = [str(venv_python()), '-m', 'pip', '--disable-pip-version-check']
+    print(f'installing {LOCK.relative_to(ROOT)} into {VENV.name} ...', flush=True)
+    subprocess.run(pip + ['install', '-q', '--no-deps', '--require-hashes', '-r', str(LOCK)], check=True)
+    listed = json.loads(subprocess.run(pip + ['list', '--format=json'], capture_output=True, text=True,
+                                       check=True).stdout)
+    extra = sorted(p['name'] for p in listed if canonical(p['name']) not in locked_packages() | KEEP)
+    if extra:
+        print(f'removing packages {LOCK.name} does not list: {" ".join(extra)}', flush=True)
+        subprocess.run(pip + ['uninstall', '-q', '-y'] + extra, check=True)
     STAMP.write_text(wanted)
 
 

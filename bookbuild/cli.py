@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import changes, config as config_mod, library, procs, translations
+from . import changes, config as config_mod, keys, library, procs, translations
 from .buildlock import exclusive
 from .cache import Cache
 from .errors import BuildError
@@ -30,6 +30,8 @@ def parse(argv):
                    'serve: preview the website, rebuilt and reloaded as the book changes')
     p.add_argument('args', nargs='*', help='arguments of cache/translated/test')
     p.add_argument('--lang', help='comma-separated languages (default: all in config.ini)')
+    p.add_argument('--tabs', help='comma-separated tabs to execute (default: all in [build] tabs); '
+                   'the others are built without executing their code')
     p.add_argument('--keep-going', action='store_true', help='report every problem, then exit non-zero')
     p.add_argument('--root', default=str(ROOT), help='book tree to build (default: this repository)')
     p.add_argument('--check', action='store_true', help='lib: fail when d2l/mxnet.py is out of date')
@@ -86,12 +88,14 @@ def run(args, extra):
 def locked_command(root, config, args):
     """The commands that read or write the tree; one at a time per tree."""
     if args.command == 'lib':
-        src, target = config.chapters(SOURCE), root / 'd2l' / 'mxnet.py'
-        if args.check:
-            library.check(src, target)
-            print(f'{target.relative_to(root)} is up to date')
-        else:
-            print(('regenerated ' if library.write(src, target) else 'unchanged ') + str(target.relative_to(root)))
+        src = config.chapters(SOURCE)
+        for tab, target in library.targets(config):
+            if args.check:
+                library.check(src, target, tab, config.default_tab)
+                print(f'{target.relative_to(root)} is up to date')
+            else:
+                changed = library.write(src, target, None, tab, config.default_tab)
+                print(('regenerated ' if changed else 'unchanged ') + str(target.relative_to(root)))
         return 0
     if args.command == 'cache':
         return cache_command(root, config, args)
@@ -99,7 +103,8 @@ def locked_command(root, config, args):
         return slides_command(root, args)
     if args.command == 'translated':
         return translated_command(root, args)
-    build = Build(root, args.lang, args.keep_going, strict=args.strict, strict_translations=args.strict_translations)
+    build = Build(root, args.lang, args.keep_going, strict=args.strict, strict_translations=args.strict_translations,
+                  tabs=args.tabs)
     if args.command == 'check':
         build.load()
         build.problems.raise_if_any()
@@ -164,7 +169,7 @@ def cache_command(root, config, options):
 def cache_why(root, wanted, options):
     """Say whether a section's outputs are cached for its current code and environment, and if
     not, what changed since its last execution."""
-    build = Build(root, options.lang or SOURCE)
+    build = Build(root, options.lang or SOURCE, tabs=options.tabs)     # --tabs numpy: that tab's execution
     build.load()
     name = Path(wanted).as_posix().removesuffix('.md')
     for lang in build.langs:
@@ -180,7 +185,7 @@ def cache_why(root, wanted, options):
         return 0
     item = planned[0]
     entry = executor.cache.get(item.key)
-    reads = ', '.join(item.parts['reads']) or 'none'
+    reads = keys.describe_reads(item.parts)
     if entry:
         print(f'{name}: in the cache (entry {item.key[:12]}, executed in {entry.seconds:.1f}s on '
               f'{time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))}); book files it reads: {reads}')

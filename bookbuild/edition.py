@@ -11,7 +11,7 @@ from pathlib import Path
 from . import changes, notices, references, slidemarks, toc, translations
 from .languages import SOURCE
 from .markdown import Cell, read_cells, split_cells
-from .notebooks import resource_hint, to_notebook
+from .notebooks import declared_reads, resource_hint, to_notebook
 
 CODE_HINT = 'translations keep the English code; only comments may change'
 STRICT = 'strict translations: --strict-translations or [build] strict_translations'
@@ -44,6 +44,10 @@ def load(config, lang, problems, strict=False, order=None):
         sections = []
         for name in order:
             cells = read_cells(en_dir / f'{name}.md')
+            for line, rel in declared_reads(cells):
+                if not (config.root / rel).exists():
+                    problems.add(en_dir / f'{name}.md', line, f'declared read {rel} does not exist',
+                                 'name files relative to the book root, e.g. <!-- reads: data/x.params -->')
             sections.append(Section(name, en_dir / f'{name}.md', cells, to_notebook(cells),
                                     hints=resource_hint(cells)))
         return sections

@@ -2,7 +2,8 @@
 
 Each execution runs in a directory of its own, ``_build/run/<key>/<chapter>/``, where ``../data``
 is a fresh copy of the book's ``data/`` directory and ``../img`` the book's images. The files it
-reads from the book are recorded (readlog.py) and become part of its cache key (keys.py).
+reads from the book are recorded (readlog.py), or declared in its prose when native code reads
+them (``<!-- reads: data/x.params -->``), and become part of its cache key (keys.py).
 """
 import json
 import os
@@ -38,6 +39,12 @@ class Job:
     path: Path            # the Markdown file (for error messages)
     notebook: object      # nbformat notebook, code cells carry metadata.md_line
     hints: dict = field(default_factory=dict)
+    tab: str = None       # a tab other than the book's default one: its own executions
+
+    @property
+    def label(self):
+        """The section, and its tab when that is not the default one."""
+        return f'{self.name} [{self.tab}]' if self.tab else self.name
 
     @property
     def code_cells(self):
@@ -126,6 +133,20 @@ def book_reads(root, exec_dir, logged, data_dir='data'):
     return sorted(files)
 
 
+def declared_files(root, declared):
+    """The book files (relative paths) a section declares it reads: each file named, and every
+    file under a directory named."""
+    files = set()
+    for rel in declared:
+        path = root / rel
+        if path.is_dir():
+            files.update(p.relative_to(root).as_posix() for p in path.rglob('*')
+                         if p.is_file() and not p.name.startswith('.'))
+        else:
+            files.add(Path(rel).as_posix())
+    return files
+
+
 def fill(planned, cache):
     """Put the cached outputs into every section's notebook; a missing entry is a problem."""
     problems = []
@@ -150,7 +171,7 @@ def fill(planned, cache):
 class Executor:
     """Executes jobs whose outputs are not cached; fills every job's notebook."""
 
-    def __init__(self, root, library_source, timeout=600, workers=0, log=print, data_dir='data'):
+    def __init__(self, root, library_source, timeout=600, workers=0, log=print, data_dir='data', frameworks=None):
         self.root = Path(root)
         self.cache = Cache(self.root / '_build' / 'cache')
         self.run_dir = self.root / '_build' / 'run'
@@ -159,6 +180,7 @@ class Executor:
         self.workers = workers
         self.data_dir = data_dir
         self.log = log
+        self.frameworks = frameworks       # modules whose distributions key the cache (default: mxnet)
         self.environment = None
         self._lock = threading.Lock()
         self._gpus_free = threading.Condition(self._lock)
@@ -185,14 +207,14 @@ class Executor:
             python = spec.argv[0]
             if python in ('python', f'python{sys.version_info[0]}', 'python%i.%i' % sys.version_info[:2]):
                 python = sys.executable     # as jupyter_client starts such kernels
-            proc = subprocess.run([python, '-c', probe_source()], env={**self._env(), **(spec.env or {})},
+            proc = subprocess.run([python, '-c', probe_source(self.frameworks)], env={**self._env(), **(spec.env or {})},
                                   capture_output=True, text=True, timeout=300)
             if proc.returncode == 0:
                 return Environment.parse(proc.stdout)
         return self._probe_in_kernel()
 
     def _probe_in_kernel(self):
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe_source())])
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe_source(self.frameworks))])
         workdir = self.run_dir / 'probe'
         workdir.mkdir(parents=True, exist_ok=True)
         result, log, _, _ = self._launch(nb, workdir, workdir, 120, self._env())
@@ -228,18 +250,20 @@ class Executor:
                 continue
             gpus, note = self._gpus_for(job)
             parts = keys.parts([c.source for c in job.code_cells], KERNEL, self.library_source,
-                               self.environment, self.environment.devices(gpus))
+                               self.environment, self.environment.devices(gpus), job.tab)
             base = keys.base_key(parts)
-            reads = keys.file_hashes(self.root, self.cache.reads(base))
+            declared = declared_files(self.root, job.hints.get('reads', ()))
+            reads = keys.file_hashes(self.root, set(self.cache.reads(base)) | declared)
             key = keys.full_key(base, reads)
-            item = planned.setdefault(key, Planned(key, base, {**parts, 'reads': reads}, job, gpus, note))
+            known = {**parts, 'reads': reads, **({'declared': sorted(declared)} if declared else {})}
+            item = planned.setdefault(key, Planned(key, base, known, job, gpus, note))
             item.group.append(job)
         return list(planned.values())
 
     def why(self, item, last_keys=None):
         """Why ``item`` is not in the cache: compared with the key its section used last."""
         last_keys = self.cache.last_keys() if last_keys is None else last_keys
-        old_key = last_keys.get(item.job.name)
+        old_key = last_keys.get(item.job.label)
         if old_key is None:
             return ['no earlier execution of this section is recorded']
         if old_key == item.key:
@@ -254,7 +278,8 @@ class Executor:
         """Fill outputs into every job's notebook; return a Report."""
         report = Report()
         shutil.rmtree(self.run_dir, ignore_errors=True)     # left by a killed build
-        self.environment = self.probe()
+        if self.environment is None:
+            self.environment = self.probe()
         self._free = list(range(len(self.environment.gpus)))
         planned = self.plan(jobs)
         last_keys = self.cache.last_keys()
@@ -285,15 +310,15 @@ class Executor:
                                                     f'could not execute this section: {type(e).__name__}: {e}')
                 status = 'FAILED' if problem else 'ok'
                 why = '; '.join(item.reasons)
-                self.log(f'  [{done}/{len(todo)}] {item.job.name}  {seconds:.1f}s  {status}  ({why})')
+                self.log(f'  [{done}/{len(todo)}] {item.job.label}  {seconds:.1f}s  {status}  ({why})')
                 if item.note:
-                    self.log(f'      {item.job.name} {item.note}')
+                    self.log(f'      {item.job.label} {item.note}')
                 if problem:
                     item.failed = True
                     report.problems.append(problem)
                 else:
-                    report.executed.append((item.job.name, seconds))
-                    report.reasons[item.job.name] = item.reasons
+                    report.executed.append((item.job.label, seconds))
+                    report.reasons[item.job.label] = item.reasons
         except BaseException:
             with self._lock:
                 self._stopping = True       # no runner starts after this
@@ -302,7 +327,7 @@ class Executor:
             raise
         pool.shutdown()
         report.problems += fill(planned, self.cache)
-        self.cache.record_last_keys({job.name: item.key for item in planned if not item.failed
+        self.cache.record_last_keys({job.label: item.key for item in planned if not item.failed
                                      for job in item.group})
         return report
 
@@ -394,12 +419,13 @@ class Executor:
         if error:
             return seconds, self._problem(job, error['cell'], error['ename'], error['evalue'], error['traceback'])
         logged = readlog.read_text(encoding='utf-8').splitlines() if readlog.is_file() else []
-        reads = book_reads(self.root, exec_dir, logged, self.data_dir)
+        reads = sorted(set(book_reads(self.root, exec_dir, logged, self.data_dir))
+                       | declared_files(self.root, job.hints.get('reads', ())))
         hashes = keys.file_hashes(self.root, reads)
         item.key = keys.full_key(item.base, hashes)
         item.parts = {**item.parts, 'reads': hashes}
         outputs = [truncate_outputs([dict(o) for o in c.outputs]) for c in result.cells if c.cell_type == 'code']
-        self.cache.put(item.key, _plain(outputs), seconds, job.name, item.parts)
+        self.cache.put(item.key, _plain(outputs), seconds, job.label, item.parts)
         self.cache.record_reads(item.base, reads)
         shutil.rmtree(exec_dir, ignore_errors=True)
         return seconds, None
@@ -415,7 +441,8 @@ class Executor:
                 'KernelStart': 'the kernel failed to start twice; see the message above'}
         code = '\n'.join('    | ' + l for l in (cell.source if cell else '').splitlines())
         detail = ANSI.sub('', traceback or '').strip()
-        message = f'code cell failed with {ename}: {evalue}\n{code}'
+        where = f' (tab {job.tab})' if job.tab else ''
+        message = f'code cell{where} failed with {ename}: {evalue}\n{code}'
         if detail:
             message += '\n' + '\n'.join('    ' + l for l in detail.splitlines()[-15:])
         return Problem(job.path, line, message, hint.get(ename, ''))

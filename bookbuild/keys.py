@@ -3,7 +3,8 @@
 A key has two levels. The *base* decides the program and where it runs: the code cells
 (comments ignored), the kernel, the ``d2l`` library when the code uses it, the environment as
 the kernel sees it and the devices the section gets. The files the program read from the book
-are known only after it ran: they are recorded per base, and the full key adds their contents.
+are known only after it ran: they are recorded per base, and the full key adds their contents,
+with those of the files the section declares (read by native code, which is not recorded).
 """
 import hashlib
 import json
@@ -17,10 +18,11 @@ def _sha(text):
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def parts(code_sources, kernel, library_source, environment, devices):
-    """Everything but the files read, as a JSON-able dict (kept in each entry, for ``why``)."""
+def parts(code_sources, kernel, library_source, environment, devices, tab=None):
+    """Everything but the files read, as a JSON-able dict (kept in each entry, for ``why``).
+    ``tab``: a tab other than the book's default one, which executes on its own."""
     uses_library = any('d2l' in src for src in code_sources)
-    return {'format': FORMAT, 'kernel': kernel,
+    return {'format': FORMAT, 'kernel': kernel, **({'tab': tab} if tab else {}),
             'code': [_sha(code_signature(src))[:16] for src in code_sources],
             'library': _sha(library_source)[:16] if uses_library else '-',
             'devices': devices, **environment.key_parts()}
@@ -37,6 +39,12 @@ def file_hashes(root, files):
         path = root / rel
         hashes[rel] = _sha(path.read_bytes())[:16] if path.is_file() else 'missing'
     return hashes
+
+
+def describe_reads(key_parts):
+    """The book files of a key, those declared in the section marked, e.g. ``a.csv, w.params (declared)``."""
+    declared = set(key_parts.get('declared', ()))
+    return ', '.join(rel + (' (declared)' if rel in declared else '') for rel in key_parts['reads']) or 'none'
 
 
 def full_key(base, reads):
@@ -64,7 +72,7 @@ def explain(old, new, code_lines=()):
         reasons.append('the d2l library changed' if '-' not in (old['library'], new['library'])
                        else 'the code now uses the d2l library' if old['library'] == '-'
                        else 'the code no longer uses the d2l library')
-    for name in ('kernel', 'python', 'machine', 'devices'):
+    for name in ('tab', 'kernel', 'python', 'machine', 'devices'):
         if old.get(name) != new.get(name):
             reasons.append(f'{name}: {old.get(name)} -> {new.get(name)}')
     for module in sorted(set(old['frameworks']) | set(new['frameworks'])):
@@ -78,9 +86,10 @@ def explain(old, new, code_lines=()):
         reasons.append('packages: ' + ', '.join(diff[:5]) + (f' and {len(diff) - 5} more' if len(diff) > 5 else ''))
     if reasons:
         return reasons      # another program: the files it reads are not comparable
+    declared = set(old.get('declared', ())) | set(new.get('declared', ()))
     for rel in sorted(set(old.get('reads', {})) | set(new.get('reads', {}))):
         before, after = old.get('reads', {}).get(rel), new.get('reads', {}).get(rel)
         if before != after:
-            reasons.append(f'{rel} was deleted' if after == 'missing' else f'{rel} changed'
-                           if before else f'{rel} is read now')
+            reasons.append((f'{rel} was deleted' if after == 'missing' else f'{rel} changed'
+                            if before else f'{rel} is read now') + (' (declared)' if rel in declared else ''))
     return reasons or ['the cached entry is gone (cleared, or dropped as corrupt)']

@@ -8,6 +8,7 @@ import nbformat
 from .markdown import read_cells
 
 RESOURCE_HINT = re.compile(r'<!--\s*resources:\s*(?P<spec>[^>]*?)\s*-->')
+READS_HINT = re.compile(r'<!--\s*reads:\s*(?P<files>[^>]*?)\s*-->')
 SKIP_TOKENS = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER)
 
 
@@ -25,14 +26,30 @@ def code_signature(source):
 
 
 def resource_hint(cells):
-    """``<!-- resources: gpus=1 -->`` in a section's prose, as a dict of ints."""
+    """A section's hints from its prose: ``<!-- resources: gpus=1 -->`` as ints, and under ``reads``
+    the book files it declares with ``<!-- reads: data/w.params -->``."""
+    hints = {}
+    for cell in cells:
+        match = RESOURCE_HINT.search(cell.source) if cell.kind == 'markdown' else None
+        if match:
+            pairs = (item.split('=') for item in match['spec'].split(',') if '=' in item)
+            hints = {k.strip(): int(v) for k, v in pairs}
+            break
+    reads = [rel for _, rel in declared_reads(cells)]
+    return {**hints, 'reads': reads} if reads else hints
+
+
+def declared_reads(cells):
+    """``(Markdown line, path)`` of every file named in a ``<!-- reads: a b -->`` comment: files the
+    code reads without Python's ``open`` (native loaders such as ``mx.nd.load``), which the build
+    cannot see. Paths are relative to the book root; a directory stands for every file in it."""
+    found = []
     for cell in cells:
         if cell.kind == 'markdown':
-            match = RESOURCE_HINT.search(cell.source)
-            if match:
-                pairs = (item.split('=') for item in match['spec'].split(',') if '=' in item)
-                return {k.strip(): int(v) for k, v in pairs}
-    return {}
+            for match in READS_HINT.finditer(cell.source):
+                line = cell.line + cell.source.count('\n', 0, match.start())
+                found += [(line, rel) for rel in re.split(r'[\s,]+', match['files']) if rel]
+    return found
 
 
 def to_notebook(cells):

@@ -1,6 +1,8 @@
 """The execution cache on a book of five code sections run in parallel (real kernels):
 what invalidates an entry, what does not, and how the build says why."""
 import shutil
+import subprocess
+import sys
 import textwrap
 
 import nbformat
@@ -98,6 +100,47 @@ def test_data_image_and_library_edits_execute_exactly_their_readers(book):
     assert why.stdout.startswith('chapter_a/data_table: in the cache (entry ')
     assert why.stdout.rstrip().endswith('book files it reads: data/prices.csv')
 
+
+
+def test_files_read_by_native_code_are_keyed_when_the_section_declares_them(book):
+    """npx.load reads in C++, past Python's open: the build sees the file only when declared."""
+    def save(value):    # in a process of its own: MXNet's array semantics are global state
+        subprocess.run([sys.executable, '-c', 'from mxnet import np, npx; npx.set_np(); '
+                        f'npx.save({str(book / "data/weights.params")!r}, {{"w": np.full((2,), {value})}})'],
+                       check=True)
+    save(1.0)
+    section = book / 'chapters/en/chapter_a/data_table.md'
+    section.write_text(section.read_text() + textwrap.dedent('''
+        ```{.python .input}
+        from mxnet import npx
+        npx.set_np()
+        print('weights:', npx.load(os.path.join('..', 'data', 'weights.params'))['w'].sum())
+        ```
+        '''))
+
+    def build():
+        result = run_build(book, 'execute')
+        assert result.returncode == 0, result.stdout + result.stderr
+        return executed(result)
+    assert list(build()) == ['data_table']              # the new code cell
+    save(2.0)
+    assert build() == {}                                # not seen: nothing records the read
+    edit(section, 'shipped with the book.', 'shipped with the book.\n<!-- reads: data/weights.params -->')
+    assert build() == {'data_table': 'data/weights.params is read now (declared)'}
+    assert outputs(book)['data_table'][2] == 'weights: 4.0\n'
+    save(3.0)
+    why = run_build(book, 'cache', 'why', 'chapter_a/data_table')
+    assert why.stdout.splitlines()[1:] == ['  - data/weights.params changed (declared)'], why.stdout
+    assert build() == {'data_table': 'data/weights.params changed (declared)'}
+    assert outputs(book)['data_table'][2] == 'weights: 6.0\n'
+    why = run_build(book, 'cache', 'why', 'chapter_a/data_table')
+    assert why.stdout.rstrip().endswith('book files it reads: data/prices.csv, data/weights.params (declared)')
+    # a declared file that is not there is an error at the declaration
+    edit(section, 'data/weights.params -->', 'data/weight.params -->')
+    failed = run_build(book, 'execute')
+    line = section.read_text().splitlines().index('<!-- reads: data/weight.params -->') + 1
+    assert failed.returncode != 0
+    assert f'{section}:{line}: declared read data/weight.params does not exist' in failed.stderr, failed.stderr
 
 def test_environment_and_device_changes_execute_everything(book, tmp_path):
     # Another package version, as the kernel sees it: a distribution on the kernel's path.

@@ -1,6 +1,7 @@
 """Rendering and publishing: only current outputs that passed their checks are published; every
 output is rebuilt exactly when something it depends on changed; Sphinx warnings name Markdown lines."""
 import os
+import re
 import shutil
 import subprocess
 
@@ -31,9 +32,32 @@ def test_html_then_pdf_publishes_both_and_the_landing_page_only_built_editions(t
     assert 'ja/index.html' not in landing and 'hreflang="ja"' not in landing and '"ja"' not in landing
     assert not (site / 'ja').exists()
     page = (site / 'en/chapter_basics/arrays.html').read_bytes()
+    assert linked_editions(page.decode()) == ['en']       # the language bar and the alternates
     ok(run_build(root, 'pdf', '--lang', 'en'))
     assert (site / 'en/chapter_basics/arrays.html').read_bytes() == page
     assert 'Arrays and Plots' in pdf_text(site / 'en/minibook-en.pdf')
+    # ja is built now and en carried over: the ja pages link both, and no edition the site lacks
+    ok(run_build(root, 'html', '--lang', 'ja'))
+    assert linked_editions((site / 'ja/chapter_basics/arrays.html').read_text(encoding='utf-8')) == ['en', 'ja']
+    assert (site / 'en/chapter_basics/arrays.html').read_bytes() == page
+
+
+def linked_editions(page):
+    """The editions a section page links to: its language bar and its hreflang alternates must agree."""
+    bar = re.search(r'<nav class="d2l-bar">.*?</nav>', page, re.S).group(0)
+    codes = re.findall(r'href="(?:\.\./)+(\w\w)/chapter_basics/arrays\.html" hreflang="\1"', bar)
+    alternates = re.findall(r'<link rel="alternate" hreflang="(\w\w)" href="(?:\.\./)+\1/chapter_basics/', page)
+    assert codes == alternates, (codes, alternates)
+    return codes
+
+
+@pytest.mark.pdf
+def test_korean_pdf_is_clean_under_strict(tmp_path):
+    """xeCJK typesets Korean without Babel, so Sphinx must not warn that Babel does not know 'ko'."""
+    root = copy_book(tmp_path)
+    ok(run_build(root, 'pdf', '--lang', 'ko', '--strict'))
+    assert 'Babel' not in (root / '_build/ko/sphinx-latex.log').read_text(encoding='utf-8')
+    assert '배열과' in pdf_text(root / '_build/site/ko/minibook-ko.pdf')
 
 
 @pytest.mark.pdf
