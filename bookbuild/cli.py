@@ -14,14 +14,15 @@ from .languages import SOURCE
 from .pipeline import Build
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ['all', 'html', 'pdf', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench', 'serve']
+COMMANDS = ['all', 'html', 'pdf', 'slides', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench', 'serve']
 
 
 def parse(argv):
     p = argparse.ArgumentParser(prog='build.py', description='Build the book: every edition as a website, '
                                 'a PDF and notebooks.')
     p.add_argument('command', nargs='?', default='all', choices=COMMANDS,
-                   help='all (default): check, execute, HTML, PDF, publish; html|pdf: only that output; '
+                   help='all (default): check, execute, HTML, PDF, slides, publish; html|pdf: only that output '
+                   '(html includes the slides); slides: only the slide decks; '
                    'execute: run code into the cache; lib: regenerate d2l/mxnet.py (--check: verify); '
                    'check: references and translation status; test: the test suite; '
                    'cache list|clear|why SECTION; translated FILE...: record translations as following English; '
@@ -98,6 +99,8 @@ def locked_command(root, config, args):
         return 0
     if args.command == 'cache':
         return cache_command(root, config, args)
+    if args.command == 'slides':
+        return slides_command(root, args)
     if args.command == 'translated':
         return translated_command(root, args)
     build = Build(root, args.lang, args.keep_going, strict=args.strict, strict_translations=args.strict_translations,
@@ -133,6 +136,15 @@ def print_translation_status(build):
                 for line in changes.report(section.comparison, f'chapters/{SOURCE}/{rel}', f'chapters/{lang}/{rel}'):
                     print(f'    {line}')
             print(f'    once carried over: python3 build.py translated --lang {lang} chapters/{lang}/{rel}')
+    return 0
+
+
+def slides_command(root, args):
+    """Only the slide decks: check, execute what the cache lacks, write the decks and publish them."""
+    from .pipeline import Build
+    build = Build(root, args.lang, args.keep_going, strict_translations=args.strict_translations)
+    print(f'site: {build.slides()}')
+    print(build.summary())
     return 0
 
 

@@ -9,6 +9,7 @@ from .execute import Executor, Job
 from .languages import SOURCE
 from .publish import published_editions, publish, write_colab_tree
 from .render import Renderer
+from .slides import publish_slides, write_decks
 
 
 class Build:
@@ -172,8 +173,28 @@ class Build:
         self.problems.raise_if_any()
         if execute_only:
             return None
+        self.make_decks()
         self.render(html, pdf)
         return self.publish()
+
+    def make_decks(self):
+        """The slide decks of the selected editions, from their executed notebooks (of the default tab),
+        marks and all; returns {lang: the directory of its decks}."""
+        dirs = {lang: Renderer(self.config, lang).slides_dir for lang in self.langs}
+        for lang, out in dirs.items():
+            pages = self.pages[lang][self.tabs[0]]
+            names = self._timed('slides', write_decks, self.config, lang, pages, out)
+            self.log(f'slides: {lang}: {len(names)} deck(s)')
+        return dirs
+
+    def slides(self):
+        """Only the slide decks of the selected editions, published into the current site."""
+        self._timed('check', self.load)
+        self._timed('library', self.write_library)
+        self.problems.raise_if_any()
+        self._timed('execute', self.execute)
+        self.problems.raise_if_any()
+        return self._timed('publish', publish_slides, self.config, self.make_decks(), self.log)
 
     def summary(self):
         lines = []

@@ -88,6 +88,8 @@ def publish(config, editions, log=print, tab_editions=None):
         pdf_names = [t.pdf_name for t in per_tab] or [f'{config.name}-{lang}.pdf']
         if r is not None and r.current('html'):
             shutil.copytree(r.html_dir, dst, ignore=shutil.ignore_patterns('.buildinfo', '.doctrees'))
+            if r.slides_dir.is_dir():
+                shutil.copytree(r.slides_dir, dst / 'slides')
             shutil.copytree(r.nb_dir, dst / 'notebooks')
             for t in per_tab:
                 notebooks_zip(t.nb_dir, dst / t.zip_name, t.zip_name.removesuffix('-notebooks.zip'))

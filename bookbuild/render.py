@@ -14,11 +14,12 @@ from pathlib import Path
 
 import nbformat
 
-from . import linemap
+from . import linemap, slidemarks
 from .errors import BuildError, Problem
 from .files import write_atomic, write_if_changed
 from .languages import LANGUAGES, SOURCE
 from .outputs import prepare
+from .slides import deck_names
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -58,6 +59,7 @@ class Renderer:
         self.map_dir = self.work / 'linemap'
         self.html_dir = self.work / 'html'
         self.latex_dir = self.work / 'latex'
+        self.slides_dir = self.work / 'slides'     # slides.write_decks
         self._inputs = {}    # hash of Sphinx's inputs per output, made after write_rst
 
     def _suffix(self, tab):
@@ -164,6 +166,7 @@ class Renderer:
                             f'd2l_language = {lang!r}',
                             f'd2l_languages = {list(self.linked)!r}',
                             f'd2l_links = {json.dumps(links, ensure_ascii=False)}',
+                            f'd2l_slides = {deck_names(self.slides_dir)!r}',
                             f'd2l_static = {str(self.config.static_dir)!r}',
                         ] + ([f'd2l_tabs = {self.tabs!r}'] if len(self.tabs) > 1 else []))}
         # A book without a bibliography gets an empty one: d2lbook's conf.py always loads sphinxcontrib.bibtex.
@@ -317,6 +320,8 @@ def _write_notebooks(sections, directory):
         for cell in nb.cells:
             cell.metadata.pop('md_line', None)
             cell.metadata.pop('origin', None)
+            if cell.cell_type == 'markdown':    # the marks are for the slides (the line map reads them)
+                cell.source = slidemarks.book_text(cell.source)
         nb.metadata.pop('executed_seconds', None)
         if write_if_changed(directory / f'{s.name}.ipynb', nbformat.writes(nb)):
             changed.append(s.name)

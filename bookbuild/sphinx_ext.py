@@ -13,6 +13,7 @@ from sphinx.builders.latex.util import ExtBabel
 from sphinx.search import SearchLanguage
 
 from .languages import LANGUAGES
+from .slides import LABEL as SLIDES_LABEL
 
 LATIN_FONTS = r'''
 \setmainfont{Latin Modern Roman}
@@ -141,6 +142,9 @@ def on_page_context(app, pagename, templatename, context, doctree):
     if pagename != 'index' and (Path(links['notebooks']) / f'{pagename}.ipynb').is_file():
         extras.append(f'<a class="d2l-notebook" href="{_relative(pagename, "notebooks/" + pagename + ".ipynb")}" download>'
                       f'{html.escape(links["notebook_label"])}</a>')
+        if pagename in cfg.d2l_slides:
+            extras.append(f'<a class="d2l-slides" href="{_relative(pagename, "slides/" + pagename + ".html")}">'
+                          f'{html.escape(SLIDES_LABEL[here])}</a>')
         for key in ('colab', 'discuss'):
             template = links.get(key)
             if template:
@@ -216,6 +220,7 @@ def setup(app):
     app.add_builder(BookLaTeXBuilder, override=True)
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
+    app.add_config_value('d2l_slides', [], 'html')        # the sections with a slide deck
     app.add_config_value('d2l_links', {}, 'html')
     app.add_config_value('d2l_static', '', 'html')      # the book's static/ (or the build system's)
     app.add_config_value('d2l_tabs', [], 'html')        # several: pages show them as tabs (static/tabs.js)
