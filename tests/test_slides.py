@@ -1,16 +1,14 @@
 """Slide marks and slide decks: the book (HTML, PDF, notebooks) shows no marks and keeps the labels of
 marked equations; every edition gets a deck per marked section, which works offline in Chromium."""
-import functools
-import http.server
 import re
-import threading
 
 import nbformat
 import pytest
 
+from browsing import serving
 from conftest import ROOT, copy_book, edit, executed_count, run_build
 from test_render import ok, pdf_text
-from test_site import ARTIFACTS, QuietHandler, browser, close, open_page  # noqa: F401 (browser: a fixture)
+from test_site import ARTIFACTS, close, open_page
 
 from bookbuild import slidemarks, slides
 from bookbuild.markdown import read_cells, split_cells
@@ -190,38 +188,35 @@ def test_slides_command_reuses_the_cache_and_follows_the_marks(tmp_path):
 @pytest.mark.pdf
 @pytest.mark.browser
 @pytest.mark.parametrize('lang', LANGS)
-def test_deck_in_the_browser(slidebook, browser, lang):  # noqa: F811
+def test_deck_in_the_browser(slidebook, browser, lang):
     site = (slidebook / '_build/site').resolve()
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(QuietHandler, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f'http://127.0.0.1:{httpd.server_address[1]}'
-    page = open_page(browser, base, {'width': 1280, 'height': 720})
-    try:
-        page.goto(f'{base}/{lang}/slides/{FIT}.html', wait_until='networkidle')
-        page.wait_for_selector('.slide:not([hidden]) mjx-container', timeout=15000)
-        current = page.locator('.slide:not([hidden])')
-        assert current.count() == 1 and page.locator('.deck-counter').inner_text() == '1 / 2'
-        assert current.locator('mjx-container[display="true"]').count() == 1     # the equation
-        assert '$' not in current.inner_text()                                  # all math typeset
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f'slidebook-{lang}-slide-1.png'))
-        page.keyboard.press('ArrowRight')
-        assert page.locator('.deck-counter').inner_text() == '2 / 2' and page.url.endswith('#2')
-        assert 'w = 2.00, b = 1.00' in page.locator('.slide:not([hidden])').inner_text()
-        page.screenshot(path=str(ARTIFACTS / f'slidebook-{lang}-slide-2.png'))
-        page.keyboard.press(' ')                                  # the last slide stays
-        assert page.locator('.deck-counter').inner_text() == '2 / 2'
-        page.keyboard.press('ArrowLeft')
-        assert page.locator('.deck-counter').inner_text() == '1 / 2'
-        page.click('.deck-next')
-        assert page.locator('.deck-counter').inner_text() == '2 / 2'
-        page.goto(f'{base}/{lang}/slides/{FIT}.html#1', wait_until='networkidle')   # an address per slide
-        assert page.locator('.deck-counter').inner_text() == '1 / 2'
-        page.click('.deck-book')                                  # back to the book
-        page.wait_for_url(f'**/{lang}/{FIT}.html')
-        page.click('a.d2l-slides')
-        page.wait_for_url(f'**/{lang}/slides/{FIT}.html#1')
-        assert not page.problems, page.problems
-    finally:
-        close(page)
-        httpd.shutdown()
+    with serving(site) as base:
+        page = open_page(browser, base, {'width': 1280, 'height': 720})
+        try:
+            page.goto(f'{base}/{lang}/slides/{FIT}.html', wait_until='networkidle')
+            page.wait_for_selector('.slide:not([hidden]) mjx-container', timeout=15000)
+            current = page.locator('.slide:not([hidden])')
+            assert current.count() == 1 and page.locator('.deck-counter').inner_text() == '1 / 2'
+            assert current.locator('mjx-container[display="true"]').count() == 1     # the equation
+            assert '$' not in current.inner_text()                                  # all math typeset
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f'slidebook-{lang}-slide-1.png'))
+            page.keyboard.press('ArrowRight')
+            assert page.locator('.deck-counter').inner_text() == '2 / 2' and page.url.endswith('#2')
+            assert 'w = 2.00, b = 1.00' in page.locator('.slide:not([hidden])').inner_text()
+            page.screenshot(path=str(ARTIFACTS / f'slidebook-{lang}-slide-2.png'))
+            page.keyboard.press(' ')                                  # the last slide stays
+            assert page.locator('.deck-counter').inner_text() == '2 / 2'
+            page.keyboard.press('ArrowLeft')
+            assert page.locator('.deck-counter').inner_text() == '1 / 2'
+            page.click('.deck-next')
+            assert page.locator('.deck-counter').inner_text() == '2 / 2'
+            page.goto(f'{base}/{lang}/slides/{FIT}.html#1', wait_until='networkidle')   # an address per slide
+            assert page.locator('.deck-counter').inner_text() == '1 / 2'
+            page.click('.deck-book')                                  # back to the book
+            page.wait_for_url(f'**/{lang}/{FIT}.html')
+            page.click('a.d2l-slides')
+            page.wait_for_url(f'**/{lang}/slides/{FIT}.html#1')
+            assert not page.problems, page.problems
+        finally:
+            close(page)

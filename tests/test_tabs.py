@@ -2,28 +2,22 @@
 tab as d2lbook selects them, one library per tab below its hand-written header, one execution, PDF
 and notebook zip per tab, and on the website one remembered choice that every group of tabs follows
 (in headless Chromium). The fixture's slide marks are another feature's: nothing here depends on them."""
-import functools
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import zipfile
 
 import nbformat
 import pytest
 
+from browsing import serving
 from conftest import FIXTURES, copy_book, edit, executed_count, run_build
+from test_render import pdf_text
 
 from bookbuild import library, tabs
-from bookbuild.markdown import read_cells, split_cells
+from bookbuild.markdown import split_cells
 from bookbuild.notebooks import to_notebook
-
-try:
-    from playwright import sync_api as playwright
-except ImportError:
-    playwright = None
 
 BOOK = FIXTURES / 'tabbook'
 SECTIONS = ['chapter_preface/index', 'chapter_arrays/basics', 'chapter_arrays/plots']
@@ -279,19 +273,11 @@ def test_a_tab_without_its_framework_fails_clearly_or_builds_unexecuted(tmp_path
 
 # ---- the tab UI in Chromium --------------------------------------------------------------------
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope='module')
 def tab_server(tab_book):
     root, _ = tab_book
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(
-        QuietHandler, directory=str(root / '_build/site')))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f'http://127.0.0.1:{httpd.server_address[1]}/en'
-    httpd.shutdown()
+    with serving(root / '_build/site') as base:
+        yield f'{base}/en'
 
 
 def chosen(pg):
@@ -302,43 +288,35 @@ def chosen(pg):
 
 
 @pytest.mark.browser
-def test_tab_choice_switches_every_group_and_is_remembered(tab_server):
-    if playwright is None:
-        pytest.skip('playwright is not installed')
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path='/usr/bin/chromium', args=['--no-sandbox'])
-        context = browser.new_context(viewport={'width': 1280, 'height': 900})
-        pg, other = context.new_page(), context.new_page()
-        problems = []
-        for x in (pg, other):
-            x.on('pageerror', lambda e: problems.append(str(e)))
-            x.on('request', lambda r: r.url.startswith((tab_server.split('/en')[0], 'data:'))
-                 or problems.append(f'other host: {r.url}'))
-        pg.goto(f'{tab_server}/chapter_arrays/basics.html')
-        other.goto(f'{tab_server}/chapter_arrays/plots.html')
-        assert chosen(pg) == ['mxnet', 'mxnet', 'mxnet', 'mxnet']       # the default tab first
-        assert pg.locator('text=made by numpy').first.is_hidden()
-        pg.locator('.d2l-tab-bar button[data-tab="numpy"]').first.click()
-        # every group that has a numpy tab follows; the MXNet-only group keeps MXNet
-        assert chosen(pg) == ['numpy', 'numpy', 'mxnet', 'numpy']
-        assert pg.locator('text=made by numpy').first.is_visible()
-        other.wait_for_function('() => document.querySelector(".d2l-tab-panel.d2l-active").dataset.tab === "numpy"')
-        pg.reload()
-        assert chosen(pg) == ['numpy', 'numpy', 'mxnet', 'numpy']
-        other.locator('.d2l-tab-bar button[data-tab="mxnet"]').first.click()
-        pg.wait_for_function('() => document.querySelector(".d2l-tab-panel.d2l-active").dataset.tab === "mxnet"')
-        fresh = context.new_page()
-        fresh.goto(f'{tab_server}/chapter_preface/index.html')
-        assert set(chosen(fresh)) == {'mxnet'}
-        assert problems == []
-        browser.close()
+def test_tab_choice_switches_every_group_and_is_remembered(tab_server, browser):
+    context = browser.new_context(viewport={'width': 1280, 'height': 900})
+    pg, other = context.new_page(), context.new_page()
+    problems = []
+    for x in (pg, other):
+        x.on('pageerror', lambda e: problems.append(str(e)))
+        x.on('request', lambda r: r.url.startswith((tab_server.split('/en')[0], 'data:'))
+             or problems.append(f'other host: {r.url}'))
+    pg.goto(f'{tab_server}/chapter_arrays/basics.html')
+    other.goto(f'{tab_server}/chapter_arrays/plots.html')
+    assert chosen(pg) == ['mxnet', 'mxnet', 'mxnet', 'mxnet']       # the default tab first
+    assert pg.locator('text=made by numpy').first.is_hidden()
+    pg.locator('.d2l-tab-bar button[data-tab="numpy"]').first.click()
+    # every group that has a numpy tab follows; the MXNet-only group keeps MXNet
+    assert chosen(pg) == ['numpy', 'numpy', 'mxnet', 'numpy']
+    assert pg.locator('text=made by numpy').first.is_visible()
+    other.wait_for_function('() => document.querySelector(".d2l-tab-panel.d2l-active").dataset.tab === "numpy"')
+    pg.reload()
+    assert chosen(pg) == ['numpy', 'numpy', 'mxnet', 'numpy']
+    other.locator('.d2l-tab-bar button[data-tab="mxnet"]').first.click()
+    pg.wait_for_function('() => document.querySelector(".d2l-tab-panel.d2l-active").dataset.tab === "mxnet"')
+    fresh = context.new_page()
+    fresh.goto(f'{tab_server}/chapter_preface/index.html')
+    assert set(chosen(fresh)) == {'mxnet'}
+    assert problems == []
+    context.close()
 
 
 # ---- PDF and notebooks per tab ------------------------------------------------------------------
-
-def pdf_text(path):
-    return subprocess.run(['pdftotext', str(path), '-'], capture_output=True, text=True, check=True).stdout
-
 
 @pytest.mark.pdf
 def test_one_pdf_and_one_notebook_zip_per_tab(tab_book):
