@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the book: ``python3 build.py [all|html|pdf|execute|lib|check|test|cache|translated|bench|serve] ...``.
+"""Build the book: ``python3 build.py [all|html|pdf|slides|execute|lib|check|test|cache|translated|bench|serve] ...``.
 
 Needs only the standard library to start. It installs the Debian packages the
 build needs (when run as root; otherwise it prints the command), makes ``.venv``
@@ -40,7 +40,7 @@ DEBIAN = {
     'make': 'cmd:make',
 }
 # Commands that only read sources or the cache do not need the Debian packages.
-NO_SYSTEM_PACKAGES = {'lib', 'check', 'cache', 'translated', 'execute'}
+NO_SYSTEM_PACKAGES = {'lib', 'check', 'cache', 'translated', 'execute', 'slides'}
 
 
 def missing_debian_packages():

@@ -16,14 +16,15 @@ from .languages import SOURCE
 # finds nothing changed (uptodate.py) needs none of it.
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ['all', 'html', 'pdf', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench', 'serve']
+COMMANDS = ['all', 'html', 'pdf', 'slides', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench', 'serve']
 
 
 def parse(argv):
     p = argparse.ArgumentParser(prog='build.py', description='Build the book: every edition as a website, '
                                 'a PDF and notebooks.')
     p.add_argument('command', nargs='?', default='all', choices=COMMANDS,
-                   help='all (default): check, execute, HTML, PDF, publish; html|pdf: only that output; '
+                   help='all (default): check, execute, HTML, PDF, slides, publish; html|pdf: only that output '
+                   '(html includes the slides); slides: only the slide decks; '
                    'execute: run code into the cache; lib: regenerate d2l/mxnet.py (--check: verify); '
                    'check: references and translation status; test: the test suite; '
                    'cache list|clear|why SECTION; translated FILE...: record translations as following English; '
@@ -31,6 +32,8 @@ def parse(argv):
                    'serve: preview the website, rebuilt and reloaded as the book changes')
     p.add_argument('args', nargs='*', help='arguments of cache/translated/test')
     p.add_argument('--lang', help='comma-separated languages (default: all in config.ini)')
+    p.add_argument('--tabs', help='comma-separated tabs to execute (default: all in [build] tabs); '
+                   'the others are built without executing their code')
     p.add_argument('--keep-going', action='store_true', help='report every problem, then exit non-zero')
     p.add_argument('--root', default=str(ROOT), help='book tree to build (default: this repository)')
     p.add_argument('--check', action='store_true', help='lib: fail when d2l/mxnet.py is out of date')
@@ -91,18 +94,23 @@ def locked_command(root, config, args):
     from . import library
     from .pipeline import Build
     if args.command == 'lib':
-        src, target = config.chapters(SOURCE), root / 'd2l' / 'mxnet.py'
-        if args.check:
-            library.check(src, target)
-            print(f'{target.relative_to(root)} is up to date')
-        else:
-            print(('regenerated ' if library.write(src, target) else 'unchanged ') + str(target.relative_to(root)))
+        src = config.chapters(SOURCE)
+        for tab, target in library.targets(config):
+            if args.check:
+                library.check(src, target, tab, config.default_tab)
+                print(f'{target.relative_to(root)} is up to date')
+            else:
+                changed = library.write(src, target, None, tab, config.default_tab)
+                print(('regenerated ' if changed else 'unchanged ') + str(target.relative_to(root)))
         return 0
     if args.command == 'cache':
         return cache_command(root, config, args)
+    if args.command == 'slides':
+        return slides_command(root, args)
     if args.command == 'translated':
         return translated_command(root, args)
-    build = Build(root, args.lang, args.keep_going, strict=args.strict, strict_translations=args.strict_translations)
+    build = Build(root, args.lang, args.keep_going, strict=args.strict, strict_translations=args.strict_translations,
+                  tabs=args.tabs)
     if args.command == 'check':
         build.load()
         build.problems.raise_if_any()
@@ -173,6 +181,15 @@ def print_translation_status(build):
     return 0
 
 
+def slides_command(root, args):
+    """Only the slide decks: check, execute what the cache lacks, write the decks and publish them."""
+    from .pipeline import Build
+    build = Build(root, args.lang, args.keep_going, strict_translations=args.strict_translations)
+    print(f'site: {build.slides()}')
+    print(build.summary())
+    return 0
+
+
 def cache_command(root, config, options):
     from .cache import Cache
     args = options.args
@@ -197,7 +214,7 @@ def cache_why(root, wanted, options):
     not, what changed since its last execution."""
     from . import keys
     from .pipeline import Build
-    build = Build(root, options.lang or SOURCE)
+    build = Build(root, options.lang or SOURCE, tabs=options.tabs)     # --tabs numpy: that tab's execution
     build.load()
     name = Path(wanted).as_posix().removesuffix('.md')
     for lang in build.langs:

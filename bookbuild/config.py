@@ -28,6 +28,12 @@ class BookConfig:
     discuss_url: str = ''    # template with {lang} and {path}
     source_url: str = ''
     strict_translations: bool = False    # stale or missing translations are errors
+    tabs: list = field(default_factory=list)        # [build] tabs, the default first; [] for none
+    libraries: dict = field(default_factory=dict)   # tab -> its [library-<tab>] lib_file
+
+    @property
+    def default_tab(self):
+        return self.tabs[0] if self.tabs else None
 
     @property
     def build_dir(self):
@@ -101,6 +107,12 @@ def load(root):
     except ValueError:
         raise BuildError(Problem(path, _line_of(path, 'build', 'strict_translations'),
                                  f'strict_translations = {build["strict_translations"]} is not yes or no')) from None
+    tabs = [t.strip().lower() for t in build.get('tabs', '').split(',') if t.strip()]
+    if len(set(tabs)) != len(tabs) or 'all' in tabs:
+        raise BuildError(Problem(path, _line_of(path, 'build', 'tabs'), f'[build] tabs = {build["tabs"]}: '
+                                 'each tab once, and "all" is not a tab name'))
+    libraries = {t: root / parser[f'library-{t}']['lib_file'] for t in tabs
+                 if parser.has_section(f'library-{t}') and parser[f'library-{t}'].get('lib_file', '').strip()}
     titles = {l: parser[l]['title'] for l in languages if parser.has_section(l) and 'title' in parser[l]}
     authors = {l: parser[l]['author'] for l in languages if parser.has_section(l) and 'author' in parser[l]}
     return BookConfig(
@@ -112,4 +124,5 @@ def load(root):
         data_dir=build.get('data', 'data'),
         titles=titles, authors=authors,
         colab_url=html.get('colab_url', ''), discuss_url=html.get('discuss_url', ''),
-        source_url=html.get('source_url', ''), strict_translations=strict)
+        source_url=html.get('source_url', ''), strict_translations=strict,
+        tabs=tabs, libraries=libraries)

@@ -8,7 +8,7 @@ cells and labels, the page shows the English section instead.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import changes, notices, references, toc, translations
+from . import changes, notices, references, slidemarks, toc, translations
 from .languages import SOURCE
 from .markdown import Cell, read_cells, split_cells
 from .notebooks import declared_reads, resource_hint, to_notebook
@@ -146,6 +146,7 @@ def check(config, lang, sections, problems, source_labels=None):
     """Every check of one edition; returns its labels."""
     image_roots = [config.root, config.chapters(lang), config.chapters(SOURCE)]
     labels = references.check(sections, config.bibfile, image_roots, problems)
+    slidemarks.check(sections, problems)
     if lang != SOURCE:
         for rel in translations.status(config, lang)['orphan']:
             problems.add(config.chapters(lang) / rel, 1, 'translation of a file that does not exist in English',

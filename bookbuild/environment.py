@@ -68,5 +68,6 @@ class Environment:
         return f'Python {self.python}, {frameworks}, {len(self.packages)} packages, {gpus}'
 
 
-def probe_source():
-    return PROBE % (FRAMEWORKS,)
+def probe_source(frameworks=None):
+    """``PROBE`` for the modules of the book's tabs (default: the book's own, mxnet)."""
+    return PROBE % (tuple(frameworks or FRAMEWORKS),)

@@ -42,6 +42,12 @@ class Job:
     path: Path            # the Markdown file (for error messages)
     notebook: object      # nbformat notebook, code cells carry metadata.md_line
     hints: dict = field(default_factory=dict)
+    tab: str = None       # a tab other than the book's default one: its own executions
+
+    @property
+    def label(self):
+        """The section, and its tab when that is not the default one."""
+        return f'{self.name} [{self.tab}]' if self.tab else self.name
 
     @property
     def code_cells(self):
@@ -172,7 +178,7 @@ def fill(planned, cache):
 class Executor:
     """Executes jobs whose outputs are not cached; fills every job's notebook."""
 
-    def __init__(self, root, library_source, timeout=600, workers=0, log=print, data_dir='data'):
+    def __init__(self, root, library_source, timeout=600, workers=0, log=print, data_dir='data', frameworks=None):
         self.root = Path(root)
         self.cache = Cache(self.root / '_build' / 'cache')
         self.run_dir = self.root / '_build' / 'run'
@@ -181,6 +187,7 @@ class Executor:
         self.workers = workers
         self.data_dir = data_dir
         self.log = log
+        self.frameworks = frameworks       # modules whose distributions key the cache (default: mxnet)
         self.environment = None
         self._lock = threading.Lock()
         self._gpus_free = threading.Condition(self._lock)
@@ -203,7 +210,7 @@ class Executor:
         installed packages, kernels, programs, devices); the probe takes a Python start-up per build."""
         from .uptodate import tools
         saved = self.root / '_build' / 'environment.json'
-        fingerprint = hashlib.sha256(json.dumps([tools(), KERNEL, probe_source()]).encode()).hexdigest()
+        fingerprint = hashlib.sha256(json.dumps([tools(), KERNEL, probe_source(self.frameworks)]).encode()).hexdigest()
         try:
             data = json.loads(saved.read_text(encoding='utf-8'))
             if data['fingerprint'] == fingerprint:
@@ -226,14 +233,14 @@ class Executor:
             python = spec.argv[0]
             if python in ('python', f'python{sys.version_info[0]}', 'python%i.%i' % sys.version_info[:2]):
                 python = sys.executable     # as jupyter_client starts such kernels
-            proc = subprocess.run([python, '-c', probe_source()], env={**self._env(), **(spec.env or {})},
+            proc = subprocess.run([python, '-c', probe_source(self.frameworks)], env={**self._env(), **(spec.env or {})},
                                   capture_output=True, text=True, timeout=300)
             if proc.returncode == 0:
                 return Environment.parse(proc.stdout)
         return self._probe_in_kernel()
 
     def _probe_in_kernel(self):
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe_source())])
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe_source(self.frameworks))])
         workdir = self.run_dir / 'probe'
         workdir.mkdir(parents=True, exist_ok=True)
         result, log, _, _ = self._launch(nb, workdir, workdir, 120, self._env())
@@ -269,7 +276,7 @@ class Executor:
                 continue
             gpus, note = self._gpus_for(job)
             parts = keys.parts([c.source for c in job.code_cells], KERNEL, self.library_source,
-                               self.environment, self.environment.devices(gpus))
+                               self.environment, self.environment.devices(gpus), job.tab)
             base = keys.base_key(parts)
             declared = declared_files(self.root, job.hints.get('reads', ()))
             reads = keys.file_hashes(self.root, set(self.cache.reads(base)) | declared)
@@ -282,7 +289,7 @@ class Executor:
     def why(self, item, last_keys=None):
         """Why ``item`` is not in the cache: compared with the key its section used last."""
         last_keys = self.cache.last_keys() if last_keys is None else last_keys
-        old_key = last_keys.get(item.job.name)
+        old_key = last_keys.get(item.job.label)
         if old_key is None:
             return ['no earlier execution of this section is recorded']
         if old_key == item.key:
@@ -297,7 +304,8 @@ class Executor:
         """Fill outputs into every job's notebook; return a Report."""
         report = Report()
         shutil.rmtree(self.run_dir, ignore_errors=True)     # left by a killed build
-        self.environment = self.probe()
+        if self.environment is None:
+            self.environment = self.probe()
         self._free = list(range(len(self.environment.gpus)))
         planned = self.plan(jobs)
         last_keys = self.cache.last_keys()
@@ -318,7 +326,8 @@ class Executor:
                      f'on {self.environment.describe()}')
         self._left, self._workers = len(todo), workers
         code = '\n'.join(c.source for item in todo for c in item.job.code_cells)
-        self._preload = [m for m in FRAMEWORKS if re.search(rf'^\s*(import|from)\s+{m}\b', code, re.M)]
+        self._preload = [m for m in self.frameworks or FRAMEWORKS
+                         if re.search(rf'^\s*(import|from)\s+{m}\b', code, re.M)]
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             futures = {pool.submit(self._execute, item, workers > 1): item for item in todo}
@@ -331,17 +340,17 @@ class Executor:
                                                     f'could not execute this section: {type(e).__name__}: {e}')
                 status = 'FAILED' if problem else 'ok'
                 why = '; '.join(item.reasons)
-                self.log(f'  [{done}/{len(todo)}] {item.job.name}  {seconds:.1f}s  {status}  ({why})')
+                self.log(f'  [{done}/{len(todo)}] {item.job.label}  {seconds:.1f}s  {status}  ({why})')
                 if item.note:
-                    self.log(f'      {item.job.name} {item.note}')
+                    self.log(f'      {item.job.label} {item.note}')
                 if problem:
                     item.failed = True
                     report.problems.append(problem)
                 else:
-                    report.executed.append((item.job.name, seconds))
+                    report.executed.append((item.job.label, seconds))
                     report.kernel_seconds += item.kernel_seconds
                     report.kernel_waited += item.kernel_waited
-                    report.reasons[item.job.name] = item.reasons
+                    report.reasons[item.job.label] = item.reasons
         except BaseException:
             with self._lock:
                 self._stopping = True       # no runner starts after this
@@ -352,7 +361,7 @@ class Executor:
         pool.shutdown()
         self._end_ahead()
         report.problems += fill(planned, self.cache)
-        self.cache.record_last_keys({job.name: item.key for item in planned if not item.failed
+        self.cache.record_last_keys({job.label: item.key for item in planned if not item.failed
                                      for job in item.group})
         return report
 
@@ -501,7 +510,7 @@ class Executor:
         item.key = keys.full_key(item.base, hashes)
         item.parts = {**item.parts, 'reads': hashes}
         outputs = [truncate_outputs([dict(o) for o in c.outputs]) for c in result.cells if c.cell_type == 'code']
-        self.cache.put(item.key, _plain(outputs), seconds, job.name, item.parts)
+        self.cache.put(item.key, _plain(outputs), seconds, job.label, item.parts)
         self.cache.record_reads(item.base, reads)
         shutil.rmtree(exec_dir, ignore_errors=True)
         return seconds, None
@@ -517,7 +526,8 @@ class Executor:
                 'KernelStart': 'the kernel failed to start twice; see the message above'}
         code = '\n'.join('    | ' + l for l in (cell.source if cell else '').splitlines())
         detail = ANSI.sub('', traceback or '').strip()
-        message = f'code cell failed with {ename}: {evalue}\n{code}'
+        where = f' (tab {job.tab})' if job.tab else ''
+        message = f'code cell{where} failed with {ename}: {evalue}\n{code}'
         if detail:
             message += '\n' + '\n'.join('    ' + l for l in detail.splitlines()[-15:])
         return Problem(job.path, line, message, hint.get(ename, ''))

@@ -18,10 +18,11 @@ def _sha(text):
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def parts(code_sources, kernel, library_source, environment, devices):
-    """Everything but the files read, as a JSON-able dict (kept in each entry, for ``why``)."""
+def parts(code_sources, kernel, library_source, environment, devices, tab=None):
+    """Everything but the files read, as a JSON-able dict (kept in each entry, for ``why``).
+    ``tab``: a tab other than the book's default one, which executes on its own."""
     uses_library = any('d2l' in src for src in code_sources)
-    return {'format': FORMAT, 'kernel': kernel,
+    return {'format': FORMAT, 'kernel': kernel, **({'tab': tab} if tab else {}),
             'code': [_sha(code_signature(src))[:16] for src in code_sources],
             'library': _sha(library_source)[:16] if uses_library else '-',
             'devices': devices, **environment.key_parts()}
@@ -71,7 +72,7 @@ def explain(old, new, code_lines=()):
         reasons.append('the d2l library changed' if '-' not in (old['library'], new['library'])
                        else 'the code now uses the d2l library' if old['library'] == '-'
                        else 'the code no longer uses the d2l library')
-    for name in ('kernel', 'python', 'machine', 'devices'):
+    for name in ('tab', 'kernel', 'python', 'machine', 'devices'):
         if old.get(name) != new.get(name):
             reasons.append(f'{name}: {old.get(name)} -> {new.get(name)}')
     for module in sorted(set(old['frameworks']) | set(new['frameworks'])):

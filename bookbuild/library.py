@@ -1,11 +1,18 @@
-"""Generate the ``d2l`` library from the ``#@save`` code of the English sources."""
+"""Generate the ``d2l`` library from the ``#@save`` code of the English sources.
+
+A book without tabs has one library, ``d2l/mxnet.py``. A book with ``[build] tabs`` follows
+d2lbook: each tab with a ``[library-<tab>] lib_file`` gets the ``#@save`` code of its own cells,
+below the hand-written header that the file keeps above d2lbook's generated marker.
+"""
 import ast
 import re
 from pathlib import Path
 
+from . import tabs as tabs_mod
 from .errors import BuildError, Problem
 from .files import write_if_changed
 from .markdown import read_cells
+from .notebooks import to_notebook
 from .toc import sections
 
 SAVE_MARK = '#@save'
@@ -17,6 +24,22 @@ chapters/en in reading order. Do not edit it by hand; edit the book instead.
 from . import __version__  # the book's release (config.ini), kept in d2l/__init__.py
 '''
 D2L_PREFIX = re.compile(r'\bd2l\.')
+# d2lbook's marker: what is above it is the book's own header, what is below is generated.
+MARKER = '#################   WARNING   ################'
+MARKER_NOTE = '# The below part is generated automatically through:\n#    d2lbook build lib\n# Don\'t edit it directly\n'
+MAGIC = re.compile(r'^\s*[%!]', re.M)
+
+
+def targets(config):
+    """``[(tab, library file)]``: the book's ``d2l/mxnet.py``, or each tab's ``lib_file``."""
+    if config.tabs:
+        return [(t, config.libraries[t]) for t in config.tabs if t in config.libraries]
+    return [(None, config.root / 'd2l' / 'mxnet.py')]
+
+
+def _parsable(source):
+    """``source`` with IPython lines (``%magic``, ``!cmd``) commented out, lines kept."""
+    return MAGIC.sub(lambda m: m[0][:-1] + '#', source)
 
 
 def saved_blocks(source):
@@ -27,11 +50,14 @@ def saved_blocks(source):
     ``#@save`` is saved.
     """
     lines = source.split('\n')
+    while lines and (tabs_mod.TAB_LINE.match(lines[0].strip()) or tabs_mod.TAB_MAGIC.match(lines[0].strip())):
+        lines = lines[1:]       # a tab line may come first: '#@tab all' then '#@save'
+    source = '\n'.join(lines)
     if lines and lines[0].strip() == SAVE_MARK:
         return ['\n'.join(lines[1:]).strip('\n')]
     if SAVE_MARK not in source:
         return []
-    tree = ast.parse(source)
+    tree = ast.parse(_parsable(source))
     blocks = []
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -43,38 +69,56 @@ def saved_blocks(source):
     return blocks
 
 
-def _strip_marks(code):
+def _strip_marks(code, keep_prefix=False):
     code = re.sub(r'\s*' + re.escape(SAVE_MARK) + r'\s*$', '', code, flags=re.M)
-    return D2L_PREFIX.sub('', code)
+    return code if keep_prefix else D2L_PREFIX.sub('', code)
 
 
-def generate(src_dir, order=None):
-    """Return the text of ``d2l/mxnet.py`` built from the book in ``src_dir`` (``order``: its toc)."""
-    parts = [HEADER]
+def _header(current, tab):
+    """The generated file's head: our own, or (a book with tabs) d2lbook's marker below the
+    file's hand-written header."""
+    if tab is None:
+        return HEADER
+    lines = current.split('\n')
+    above = next((lines[:i] for i, l in enumerate(lines) if l.strip() == MARKER), [])
+    return ''.join(l + '\n' for l in above) + MARKER + '\n' + MARKER_NOTE
+
+
+def generate(src_dir, order=None, tab=None, default=None, current=''):
+    """Return the text of the library built from the book in ``src_dir`` (``order``: its toc):
+    for ``tab``, from that tab's cells, below the header ``current`` (the file now) keeps."""
+    parts = [_header(current, tab)]
     for name in sections(src_dir) if order is None else order:
         path = src_dir / f'{name}.md'
-        for cell in read_cells(path):
-            if cell.kind != 'code':
+        nb = to_notebook(read_cells(path))
+        if tab is not None:
+            nb = tabs_mod.select(nb, tab, default)
+        for cell in nb.cells:
+            if cell.cell_type != 'code':
                 continue
             try:
                 blocks = saved_blocks(cell.source)
             except SyntaxError as e:
-                raise BuildError(Problem(path, cell.line + (e.lineno or 1) - 1,
+                raise BuildError(Problem(path, cell.metadata['md_line'] + (e.lineno or 1) - 1,
                                          f'code cell does not parse: {e.msg}')) from None
             for block in blocks:
-                parts.append(f'\n\n# Defined in {name}.md\n' + _strip_marks(block).strip('\n'))
+                parts.append(f'\n\n# Defined in {name}.md\n' + _strip_marks(block, tab is not None).strip('\n'))
     return '\n'.join(parts).rstrip() + '\n'
 
 
-def write(src_dir, target, order=None):
-    """Write the generated library; return True when the file changed."""
-    return write_if_changed(target, generate(src_dir, order))
-
-
-def check(src_dir, target):
-    """Raise when the committed library differs from a fresh extraction."""
+def _current(target):
     target = Path(target)
-    current = target.read_text(encoding='utf-8') if target.is_file() else ''
-    if current != generate(src_dir):
-        raise BuildError(Problem(target, 1, 'the library is out of date with the #@save blocks',
+    return target.read_text(encoding='utf-8') if target.is_file() else ''
+
+
+def write(src_dir, target, order=None, tab=None, default=None):
+    """Write the generated library; return True when the file changed."""
+    return write_if_changed(target, generate(src_dir, order, tab, default, _current(target)))
+
+
+def check(src_dir, target, tab=None, default=None):
+    """Raise when the committed library differs from a fresh extraction."""
+    current = _current(target)
+    if current != generate(src_dir, None, tab, default, current):
+        raise BuildError(Problem(Path(target), 1, 'the library is out of date with the #@save blocks',
                                  'run `python3 build.py lib` and commit the result'))

@@ -64,9 +64,10 @@ def _why_not(renderer, kind, lang):
     return f'the one in {renderer.output(kind).parent} is not current: not built from these sources, or it failed its checks'
 
 
-def publish(config, editions, log=print):
-    """``editions``: {lang: Renderer}. Publishes only outputs that are current and passed their
-    checks; for the others it carries over what the previous site had, and says so.
+def publish(config, editions, log=print, tab_editions=None):
+    """``editions``: {lang: Renderer}; ``tab_editions``: {lang: [Renderer of each tab]} for a book
+    with several tabs, whose PDFs and notebooks are per tab. Publishes only outputs that are current
+    and passed their checks; for the others it carries over what the previous site had, and says so.
 
     Builds ``_build/sites/<stamp>`` and points the ``_build/site`` symlink at it
     with one atomic rename.
@@ -83,26 +84,33 @@ def publish(config, editions, log=print):
     for lang in config.languages:
         dst, r = new / lang, editions.get(lang)
         old = previous / lang if previous and (previous / lang).is_dir() else None
-        pdf_name = f'{config.name}-{lang}.pdf'
+        per_tab = (tab_editions or {}).get(lang) or ([r] if r is not None else [])
+        pdf_names = [t.pdf_name for t in per_tab] or [f'{config.name}-{lang}.pdf']
         if r is not None and r.current('html'):
             shutil.copytree(r.html_dir, dst, ignore=shutil.ignore_patterns('.buildinfo', '.doctrees'))
+            if r.slides_dir.is_dir():
+                shutil.copytree(r.slides_dir, dst / 'slides')
             shutil.copytree(r.nb_dir, dst / 'notebooks')
-            notebooks_zip(r.nb_dir, dst / f'{config.name}-{lang}-notebooks.zip', f'{config.name}-{lang}')
+            for t in per_tab:
+                notebooks_zip(t.nb_dir, dst / t.zip_name, t.zip_name.removesuffix('-notebooks.zip'))
         elif old and (old / 'index.html').is_file():
-            shutil.copytree(old, dst, symlinks=True, ignore=shutil.ignore_patterns(pdf_name))
+            shutil.copytree(old, dst, symlinks=True, ignore=shutil.ignore_patterns(*pdf_names))
             if r is not None:
                 log(f'publish: {lang} HTML carried over from the previous site ({_why_not(r, "html", lang)})')
         elif r is not None:
             log(f'publish: no {lang} HTML to publish ({_why_not(r, "html", lang)})')
         dst.mkdir(exist_ok=True)
-        if r is not None and r.current('pdf'):
-            shutil.copy2(r.output('pdf'), dst / pdf_name)
-        elif old and (old / pdf_name).is_file():
-            shutil.copy2(old / pdf_name, dst / pdf_name)
-            if r is not None:
-                log(f'publish: {lang} PDF carried over from the previous site ({_why_not(r, "pdf", lang)})')
-        elif r is not None:
-            log(f'publish: no {lang} PDF to publish ({_why_not(r, "pdf", lang)})')
+        for t in per_tab or [None]:
+            pdf_name = t.pdf_name if t is not None else pdf_names[0]
+            what = f'{lang} PDF' + (f' ({t.tab})' if t is not None and t.tab else '')
+            if t is not None and t.current('pdf'):
+                shutil.copy2(t.output('pdf'), dst / pdf_name)
+            elif old and (old / pdf_name).is_file():
+                shutil.copy2(old / pdf_name, dst / pdf_name)
+                if t is not None:
+                    log(f'publish: {what} carried over from the previous site ({_why_not(t, "pdf", lang)})')
+            elif t is not None:
+                log(f'publish: no {what} to publish ({_why_not(t, "pdf", lang)})')
         if not any(dst.iterdir()):
             dst.rmdir()
     built = {lang for lang in config.languages if (new / lang / 'index.html').is_file()}

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import nbformat
 
-from . import linemap
+from . import linemap, slidemarks
 from .errors import BuildError, Problem
 from .files import write_atomic, write_if_changed
 from .languages import LANGUAGES, SOURCE
 from .outputs import prepare
+from .slides import deck_names
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -46,42 +47,44 @@ UI_TEXT = {
 class Renderer:
     """Per-language work directory ``_build/<lang>/``: notebooks, rst, html, latex."""
 
-    def __init__(self, config, lang, log=print, matter=(0, 0), strict=False, linked=None):
+    def __init__(self, config, lang, log=print, matter=(0, 0), strict=False, tab=None, tabs=(), linked=None):
         self.config, self.lang, self.log = config, lang, log
         self.linked = linked or config.languages     # the editions the language bar links
         self.matter = matter        # unnumbered chapters before and after the numbered ones
         self.strict = strict        # a Sphinx warning fails the build
-        self.work = config.build_dir / lang
+        self.tab = tab              # the one tab this renderer's notebooks and PDF show (several tabs)
+        self.tabs = list(tabs)      # the book's tabs: the website shows them all
+        self.work = config.build_dir / lang if tab is None else config.build_dir / 'tabs' / tab / lang
         self.nb_dir = self.work / 'notebooks'
+        self.page_dir = self.nb_dir     # the notebooks that become pages (with several tabs: merged)
         self.rst_dir = self.work / 'rst'
         self.map_dir = self.work / 'linemap'
         self.html_dir = self.work / 'html'
         self.latex_dir = self.work / 'latex'
+        self.slides_dir = self.work / 'slides'     # slides.write_decks
         self._inputs = {}    # hash of Sphinx's inputs per output, made after write_rst
         self._sphinx_ahead = None    # a Sphinx process started while the reST is written
 
+    def _suffix(self, tab):
+        """What names the files of ``tab``: nothing for the default tab (or a book without tabs)."""
+        return f'-{tab}' if tab and tab != self.config.default_tab else ''
+
     @property
     def pdf_name(self):
-        return f'{self.config.name}-{self.lang}.pdf'
+        return f'{self.config.name}-{self.lang}{self._suffix(self.tab)}.pdf'
+
+    @property
+    def zip_name(self):
+        return f'{self.config.name}-{self.lang}{self._suffix(self.tab)}-notebooks.zip'
 
     # ---- notebooks -------------------------------------------------------
-    def write_notebooks(self, sections):
-        """Write each section's executed notebook; return the names that changed."""
-        changed, names = [], set()
-        for s in sections:
-            names.add(s.name)
-            nb = nbformat.from_dict(s.notebook)
-            for cell in nb.cells:
-                cell.metadata.pop('md_line', None)
-            nb.metadata.pop('executed_seconds', None)
-            text = nbformat.writes(nb)
-            path = self.nb_dir / f'{s.name}.ipynb'
-            if write_if_changed(path, text):
-                changed.append(s.name)
-        for stale in self.nb_dir.rglob('*.ipynb'):
-            if stale.relative_to(self.nb_dir).with_suffix('').as_posix() not in names:
-                stale.unlink()
-        return changed
+    def write_notebooks(self, sections, pages=None):
+        """Write each section's executed notebook; return the names that changed. ``pages``: the
+        sections as the website shows them, when that is not as the notebooks have them (tabs)."""
+        if pages is not None:
+            self.page_dir = self.work / 'pages'
+            _write_notebooks(pages, self.page_dir)
+        return _write_notebooks(sections, self.nb_dir)
 
     # ---- rst -------------------------------------------------------------
     def write_rst(self, sections):
@@ -94,7 +97,7 @@ class Renderer:
         settings = json.dumps([depends('rst'), self.lang, self.config.discuss_url, self.config.bibfile.is_file()])
         # the Markdown file and the lines its cells start at key the line map kept with the reST
         cells = {s.name: linemap.cell_lines(s.notebook) for s in sections}
-        wanted = {s.name: hashlib.sha256((self.nb_dir / f'{s.name}.ipynb').read_bytes() + settings.encode()
+        wanted = {s.name: hashlib.sha256((self.page_dir / f'{s.name}.ipynb').read_bytes() + settings.encode()
                                          + json.dumps([str(s.path), [line for line, _ in cells[s.name]]]).encode())
                   .hexdigest() for s in sections}
         todo = [s for s in sections if stamps.get(s.name) != wanted[s.name]
@@ -133,7 +136,7 @@ class Renderer:
     def _convert(self, s, cells):
         """One section's notebook to reST: (body, resources, line map)."""
         from d2lbook import rst as d2lbook_rst
-        nb = prepare(linemap.mark_cells(nbformat.read(self.nb_dir / f'{s.name}.ipynb', as_version=4)))
+        nb = prepare(linemap.mark_cells(nbformat.read(self.page_dir / f'{s.name}.ipynb', as_version=4)))
         key = 'output_' + Path(s.name).name + '_' + hashlib.sha1(s.name.encode()).hexdigest()[:6]
         body, resources = d2lbook_rst.convert_notebook(nb, {'unique_key': key})
         body, lines = linemap.unmark(body, cells)
@@ -158,7 +161,11 @@ class Renderer:
         links = {'pdf': self.pdf_name, 'notebook_label': ui[0], 'colab': self.config.colab_url,
                  'colab_label': ui[1], 'discuss': self.config.discuss_url, 'discuss_label': ui[2],
                  'notebooks': str(self.nb_dir)}
-        ini['project'] = {'name': f'{self.config.name}-{lang}', 'title': self.config.title_for(lang),
+        if len(self.tabs) > 1:      # one PDF and one notebook zip per tab
+            links['tabs'] = [[t, f'{self.config.name}-{lang}{self._suffix(t)}.pdf',
+                              f'{self.config.name}-{lang}{self._suffix(t)}-notebooks.zip'] for t in self.tabs]
+        title = self.config.title_for(lang) + (f' ({self.tab})' if self.tab else '')    # a tab's own PDF
+        ini['project'] = {'name': f'{self.config.name}-{lang}', 'title': title,
                           'author': self.config.author_for(lang), 'release': self.config.release,
                           'copyright': f'{self.config.author_for(lang)}', 'lang': lang}
         ini['build'] = {'source_dir': str(index_dir), 'output_dir': str(self.work / 'd2lbook'),
@@ -168,8 +175,9 @@ class Renderer:
                             f'd2l_language = {lang!r}',
                             f'd2l_languages = {list(self.linked)!r}',
                             f'd2l_links = {json.dumps(links, ensure_ascii=False)}',
+                            f'd2l_slides = {deck_names(self.slides_dir)!r}',
                             f'd2l_static = {str(self.config.static_dir)!r}',
-                        ])}
+                        ] + ([f'd2l_tabs = {self.tabs!r}'] if len(self.tabs) > 1 else []))}
         # A book without a bibliography gets an empty one: d2lbook's conf.py always loads sphinxcontrib.bibtex.
         bib = self.config.bibfile.name if self.config.bibfile.is_file() else 'empty.bib'
         if not self.config.bibfile.is_file():
@@ -325,6 +333,26 @@ class Renderer:
                                      'a font for this script is not configured'))
         self._done('pdf', warnings)
         self._report('PDF', warnings)
+
+
+def _write_notebooks(sections, directory):
+    """Write each section's notebook under ``directory``, remove the others; return the changed names."""
+    changed, names = [], set()
+    for s in sections:
+        names.add(s.name)
+        nb = nbformat.from_dict(s.notebook)
+        for cell in nb.cells:
+            cell.metadata.pop('md_line', None)
+            cell.metadata.pop('origin', None)
+            if cell.cell_type == 'markdown':    # the marks are for the slides (the line map reads them)
+                cell.source = slidemarks.book_text(cell.source)
+        nb.metadata.pop('executed_seconds', None)
+        if write_if_changed(directory / f'{s.name}.ipynb', nbformat.writes(nb)):
+            changed.append(s.name)
+    for stale in directory.rglob('*.ipynb'):
+        if stale.relative_to(directory).with_suffix('').as_posix() not in names:
+            stale.unlink()
+    return changed
 
 
 @functools.lru_cache(maxsize=None)

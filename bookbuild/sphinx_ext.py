@@ -13,6 +13,7 @@ from sphinx.builders.latex.util import ExtBabel
 from sphinx.search import SearchLanguage
 
 from .languages import LANGUAGES
+from .slides import LABEL as SLIDES_LABEL
 
 LATIN_FONTS = r'''
 \setmainfont{Latin Modern Roman}
@@ -141,12 +142,21 @@ def on_page_context(app, pagename, templatename, context, doctree):
     if pagename != 'index' and (Path(links['notebooks']) / f'{pagename}.ipynb').is_file():
         extras.append(f'<a class="d2l-notebook" href="{_relative(pagename, "notebooks/" + pagename + ".ipynb")}" download>'
                       f'{html.escape(links["notebook_label"])}</a>')
+        if pagename in cfg.d2l_slides:
+            extras.append(f'<a class="d2l-slides" href="{_relative(pagename, "slides/" + pagename + ".html")}">'
+                          f'{html.escape(SLIDES_LABEL[here])}</a>')
         for key in ('colab', 'discuss'):
             template = links.get(key)
             if template:
                 url = template.format(lang=here, path=pagename)
                 extras.append(f'<a class="d2l-{key}" href="{html.escape(url)}">{html.escape(links[key + "_label"])}</a>')
-    extras.append(f'<a class="d2l-pdf" href="{_relative(pagename, links["pdf"])}">PDF</a>')
+    if links.get('tabs'):       # several tabs: a PDF and a notebook zip of each
+        extras.append('PDF ' + ' '.join(f'<a class="d2l-pdf" data-tab="{html.escape(t)}" href="{_relative(pagename, pdf)}">'
+                                        f'{html.escape(t)}</a>' for t, pdf, _ in links['tabs']))
+        extras.append('ZIP ' + ' '.join(f'<a class="d2l-zip" data-tab="{html.escape(t)}" href="{_relative(pagename, z)}">'
+                                        f'{html.escape(t)}</a>' for t, _, z in links['tabs']))
+    else:
+        extras.append(f'<a class="d2l-pdf" href="{_relative(pagename, links["pdf"])}">PDF</a>')
     bar = ('<nav class="d2l-bar"><span class="d2l-langs">' + ' · '.join(items) + '</span>'
            '<span class="d2l-links">' + ' · '.join(extras) + '</span></nav>')
     context['body'] = bar + context.get('body', '')
@@ -162,6 +172,13 @@ def hide_empty_outline(app, pagename, templatename, context, doctree):
     it shows an empty one and its scroll spy throws. Hide an outline without a heading to link to."""
     if 'furo_hide_toc' in context and not re.search(r'href="#[^"]', context.get('toc') or ''):
         context['furo_hide_toc'] = True
+
+
+def add_tabs(app, config):
+    """A book with several tabs: the script and style that switch them (static/tabs.*)."""
+    if len(config.d2l_tabs) > 1:
+        app.add_js_file('tabs.js')
+        app.add_css_file('tabs.css')
 
 
 class SearchKorean(SearchLanguage):
@@ -203,11 +220,14 @@ def setup(app):
     app.add_builder(BookLaTeXBuilder, override=True)
     app.add_config_value('d2l_language', 'en', 'env')
     app.add_config_value('d2l_languages', ['en'], 'html')
+    app.add_config_value('d2l_slides', [], 'html')        # the sections with a slide deck
     app.add_config_value('d2l_links', {}, 'html')
     app.add_config_value('d2l_static', '', 'html')      # the book's static/ (or the build system's)
+    app.add_config_value('d2l_tabs', [], 'html')        # several: pages show them as tabs (static/tabs.js)
     app.setup_extension('sphinx_copybutton')
     app.connect('config-inited', on_config_inited, priority=100)   # before sphinx-copybutton reads its settings
     app.connect('config-inited', lambda app, config: add_theme_text(app))
+    app.connect('config-inited', add_tabs)
     app.connect('html-page-context', on_page_context)
     app.connect('html-page-context', hide_empty_outline, priority=600)    # after Furo's own
     app.add_css_file('book.css')

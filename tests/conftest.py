@@ -14,6 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / 'fixtures'
 
 
+@pytest.fixture(scope='module')
+def browser():
+    """One headless Chromium per test module."""
+    from browsing import chromium
+    with chromium() as b:
+        yield b
+
+
 def build_env(pythonpath=(), **extra):
     """The environment of a build started by a test: this checkout first on the Python path."""
     return {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), *map(str, pythonpath)]), **extra}

@@ -18,19 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from browsing import chromium
 from conftest import ROOT, build_env, copy_book, edit, interruptible
-
-try:
-    from playwright import sync_api as playwright
-except ImportError:
-    playwright = None
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / 'tests' / 'artifacts'
 SECTION_MD = 'chapters/en/chapter_basics/arrays.md'
 SECTION = 'en/chapter_basics/arrays.html'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync',
-                 '--disable-background-networking', '--disable-component-update']
 
 
 class Preview:
@@ -110,16 +104,6 @@ def listening_addresses(port):
             if state == '0A' and int(hex_port, 16) == port:
                 found.append(address)
     return found
-
-
-@pytest.fixture(scope='module')
-def browser():
-    if playwright is None:
-        pytest.skip('playwright is not installed')
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path='/usr/bin/chromium', args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope='module')
@@ -246,8 +230,7 @@ def main():
     server = Preview(root, '--lang', args.lang)
     try:
         server.built(timeout=3600)
-        with playwright.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path='/usr/bin/chromium', args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = open_section(browser, server.url, f'{args.lang}/{args.page}.html')
             times, old = [], args.anchor
             for i in range(1, args.reps + 1):
@@ -255,7 +238,6 @@ def main():
                 times.append(reload_seconds(page, md, old, new))
                 old = new
                 print(f'edit {i}: {times[-1]:.2f}s', flush=True)
-            browser.close()
         md.write_text(md.read_text(encoding='utf-8').replace(old, args.anchor, 1), encoding='utf-8')
         print(f'edit-to-reload, {args.page}: median {statistics.median(times):.2f}s '
               f'(min {min(times):.2f}s, max {max(times):.2f}s, {len(times)} edits)')

@@ -1,54 +1,24 @@
 """The published site in a real browser (headless Chromium driven by Playwright), served on 127.0.0.1:
 at 1280 px (desktop) and 390 px (phone), in the four editions."""
-import functools
-import http.server
-import json
-import threading
-from pathlib import Path
-
 import nbformat
 import pytest
 
+from browsing import serving
 from conftest import ROOT
-
-try:
-    from playwright import sync_api as playwright
-except ImportError:
-    playwright = None
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / 'tests' / 'artifacts'
 LANGS = ('en', 'ja', 'zh', 'ko')
 DESKTOP, PHONE = {'width': 1280, 'height': 900}, {'width': 390, 'height': 844}
 SECTION = 'chapter_basics/arrays.html'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-sync',
-                 '--disable-background-networking', '--disable-component-update']
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope='module')
 def server(built_book):
     root, _ = built_book
     site = (root / '_build' / 'site').resolve()
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                            functools.partial(QuietHandler, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield site, f'http://127.0.0.1:{httpd.server_address[1]}'
-    httpd.shutdown()
-
-
-@pytest.fixture(scope='module')
-def browser():
-    if playwright is None:
-        pytest.skip('playwright is not installed')
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path='/usr/bin/chromium', args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    with serving(site) as base:
+        yield site, base
 
 
 def open_page(browser, base, viewport=DESKTOP, **context):

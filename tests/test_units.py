@@ -1,5 +1,4 @@
 """Unit tests of the pipeline's stages."""
-import json
 import textwrap
 from pathlib import Path
 
