@@ -123,8 +123,8 @@ def locked_command(root, config, args):
 def build_command(root, config, args):
     """all, html, pdf: skipped (after only stat calls) when nothing changed since the same build."""
     from .uptodate import Stamp
-    key = '-'.join([args.command, args.lang or 'all'] + [f for f in ('strict', 'strict_translations')
-                                                         if getattr(args, f)]).replace(',', '_')
+    key = '-'.join([args.command, args.lang or 'all', 'tabs=' + (args.tabs or 'all')]
+                   + [f for f in ('strict', 'strict_translations') if getattr(args, f)]).replace(',', '_')
     stamp = Stamp(config, key)
     last = stamp.check()
     if last:
@@ -147,7 +147,7 @@ def build_command(root, config, args):
             notices.append(line)
     stamp.begin()
     build = Build(root, args.lang, args.keep_going, log=log, strict=args.strict,
-                  strict_translations=args.strict_translations)
+                  strict_translations=args.strict_translations, tabs=args.tabs)
     site = build.run(html=args.command in ('all', 'html'), pdf=args.command in ('all', 'pdf'))
     print(f'site: {site}')
     print(build.summary())
@@ -156,7 +156,7 @@ def build_command(root, config, args):
 
 
 # What a rebuild with no change repeats of the last build's messages: warnings and notices.
-NOTICE = re.compile(r'warning|carried over|no \w+ (HTML|PDF) to publish|stale|missing', re.I)
+NOTICE = re.compile(r'warning|carried over|no \w+ (HTML|PDF) to publish|stale|missing|not executed', re.I)
 
 
 def print_translation_status(build):
