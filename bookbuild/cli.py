@@ -1,17 +1,19 @@
 """Command line: ``python3 build.py [command] [--lang en,ja] [--keep-going] [--root DIR]``."""
 import argparse
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from . import changes, config as config_mod, keys, library, procs, translations
+from . import config as config_mod, procs
 from .buildlock import exclusive
-from .cache import Cache
 from .errors import BuildError
 from .languages import SOURCE
-from .pipeline import Build
+
+# The pipeline (Jupyter, nbformat, Sphinx) is imported by the commands that use it: a build that
+# finds nothing changed (uptodate.py) needs none of it.
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ['all', 'html', 'pdf', 'slides', 'execute', 'lib', 'check', 'test', 'cache', 'translated', 'bench', 'serve']
@@ -87,6 +89,10 @@ def run(args, extra):
 
 def locked_command(root, config, args):
     """The commands that read or write the tree; one at a time per tree."""
+    if args.command in ('all', 'html', 'pdf'):
+        return build_command(root, config, args)
+    from . import library
+    from .pipeline import Build
     if args.command == 'lib':
         src = config.chapters(SOURCE)
         for tab, target in library.targets(config):
@@ -109,17 +115,53 @@ def locked_command(root, config, args):
         build.load()
         build.problems.raise_if_any()
         return print_translation_status(build)
-    if args.command == 'execute':
-        build.run(execute_only=True)
-    else:
-        site = build.run(html=args.command in ('all', 'html'), pdf=args.command in ('all', 'pdf'))
-        print(f'site: {site}')
+    build.run(execute_only=True)
     print(build.summary())
     return 0
 
 
+def build_command(root, config, args):
+    """all, html, pdf: skipped (after only stat calls) when nothing changed since the same build."""
+    from .uptodate import Stamp
+    key = '-'.join([args.command, args.lang or 'all', 'tabs=' + (args.tabs or 'all')]
+                   + [f for f in ('strict', 'strict_translations') if getattr(args, f)]).replace(',', '_')
+    stamp = Stamp(config, key)
+    last = stamp.check()
+    if last:
+        print(f'nothing changed since the last {args.command} build '
+              f'({time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last["built"]))}): '
+              f'{last["files"]} files checked in {last["seconds"]:.2f}s')
+        for line in last['notices']:
+            print(line)
+        print(f'site: {last["site"]}')
+        print(f'notebooks executed: 0, reused from cache: {last["sections"]} '
+              f'(sections with code in {last["langs"]} language(s): {last["sections"]})')
+        print(f'time per stage: up-to-date check {last["seconds"]:.2f}s')
+        return 0
+    from .pipeline import Build
+    notices = []
+
+    def log(line):
+        print(line, flush=True)
+        if NOTICE.search(line) or (line.startswith('    ') and notices):
+            notices.append(line)
+    stamp.begin()
+    build = Build(root, args.lang, args.keep_going, log=log, strict=args.strict,
+                  strict_translations=args.strict_translations, tabs=args.tabs)
+    site = build.run(html=args.command in ('all', 'html'), pdf=args.command in ('all', 'pdf'))
+    print(f'site: {site}')
+    print(build.summary())
+    stamp.done({'site': str(site), 'notices': notices, 'sections': build.report.sections, 'langs': len(build.langs)})
+    return 0
+
+
+# What a rebuild with no change repeats of the last build's messages: warnings and notices.
+NOTICE = re.compile(r'warning|carried over|no \w+ (HTML|PDF) to publish|stale|missing|not executed', re.I)
+
+
 def print_translation_status(build):
     """Per edition: missing, stale and orphan files; for each stale one, what changed in English."""
+    from . import changes, translations
     print('references, labels, citations, images and code of every edition: ok')
     for lang in build.langs:
         if lang == SOURCE:
@@ -149,6 +191,7 @@ def slides_command(root, args):
 
 
 def cache_command(root, config, options):
+    from .cache import Cache
     args = options.args
     cache = Cache(config.build_dir / 'cache')
     if args[:1] == ['clear']:
@@ -169,6 +212,8 @@ def cache_command(root, config, options):
 def cache_why(root, wanted, options):
     """Say whether a section's outputs are cached for its current code and environment, and if
     not, what changed since its last execution."""
+    from . import keys
+    from .pipeline import Build
     build = Build(root, options.lang or SOURCE, tabs=options.tabs)     # --tabs numpy: that tab's execution
     build.load()
     name = Path(wanted).as_posix().removesuffix('.md')
@@ -198,6 +243,7 @@ def cache_why(root, wanted, options):
 
 def translated_command(root, args):
     """Record that the given translated files follow the current English text."""
+    from . import translations
     config = config_mod.load(root)
     if not args.lang:
         raise SystemExit('usage: build.py translated --lang ja [chapters/ja/x/y.md ...] (no files: all present)')

@@ -5,6 +5,8 @@ is a fresh copy of the book's ``data/`` directory and ``../img`` the book's imag
 reads from the book are recorded (readlog.py), or declared in its prose when native code reads
 them (``<!-- reads: data/x.params -->``), and become part of its cache key (keys.py).
 """
+import hashlib
+import itertools
 import json
 import os
 import re
@@ -15,15 +17,16 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from . import keys
 from .cache import Cache
-from .environment import Environment, probe_source
+from .environment import FRAMEWORKS, Environment, probe_source
 from .errors import BuildError, Problem
+from .files import write_atomic
 
 MAX_OUTPUT_CHARS = 20_000
 ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
@@ -67,6 +70,8 @@ class Planned:
     group: list = field(default_factory=list)
     reasons: list = field(default_factory=list)    # why it is not in the cache
     failed: bool = False
+    kernel_seconds: float = 0.0
+    kernel_waited: float = 0.0
 
 
 @dataclass
@@ -77,6 +82,8 @@ class Report:
     problems: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
     reasons: dict = field(default_factory=dict)    # name -> why it was executed
+    kernel_seconds: float = 0.0    # start-up of the kernels (runner, kernel, framework), summed over the executions
+    kernel_waited: float = 0.0     # the part of it sections waited for (the rest ran while other sections ran)
 
 
 def merge_streams(outputs):
@@ -187,6 +194,9 @@ class Executor:
         self._free = []
         self._running = set()      # kernel runners, ended if the build is interrupted
         self._stopping = False
+        self._ahead = []           # runners whose kernel starts before a section needs it: (process, directory)
+        self._left = 0             # sections not started yet
+        self._slots = itertools.count()
 
     # ---- the environment -------------------------------------------------------
     def _env(self, extra=None):
@@ -196,6 +206,22 @@ class Executor:
         return env
 
     def probe(self):
+        """The environment as a kernel sees it, probed again only when the tools changed (``uptodate.tools``:
+        installed packages, kernels, programs, devices); the probe takes a Python start-up per build."""
+        from .uptodate import tools
+        saved = self.root / '_build' / 'environment.json'
+        fingerprint = hashlib.sha256(json.dumps([tools(), KERNEL, probe_source(self.frameworks)]).encode()).hexdigest()
+        try:
+            data = json.loads(saved.read_text(encoding='utf-8'))
+            if data['fingerprint'] == fingerprint:
+                return Environment(**data['environment'])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        environment = self._probe()
+        write_atomic(saved, json.dumps({'fingerprint': fingerprint, 'environment': asdict(environment)}))
+        return environment
+
+    def _probe(self):
         """The environment as a kernel sees it: ``environment.PROBE`` run by the kernel's Python
         with the kernel's environment, or, for a kernelspec that is not a plain ipykernel, in a kernel."""
         from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
@@ -298,6 +324,10 @@ class Executor:
         if todo:
             self.log(f'executing {len(todo)} notebook(s) with {min(workers, len(todo))} worker(s) '
                      f'on {self.environment.describe()}')
+        self._left, self._workers = len(todo), workers
+        code = '\n'.join(c.source for item in todo for c in item.job.code_cells)
+        self._preload = [m for m in self.frameworks or FRAMEWORKS
+                         if re.search(rf'^\s*(import|from)\s+{m}\b', code, re.M)]
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             futures = {pool.submit(self._execute, item, workers > 1): item for item in todo}
@@ -318,14 +348,18 @@ class Executor:
                     report.problems.append(problem)
                 else:
                     report.executed.append((item.job.label, seconds))
+                    report.kernel_seconds += item.kernel_seconds
+                    report.kernel_waited += item.kernel_waited
                     report.reasons[item.job.label] = item.reasons
         except BaseException:
             with self._lock:
                 self._stopping = True       # no runner starts after this
             pool.shutdown(wait=False, cancel_futures=True)
             self.kill_running()
+            self._ahead = []
             raise
         pool.shutdown()
+        self._end_ahead()
         report.problems += fill(planned, self.cache)
         self.cache.record_last_keys({job.label: item.key for item in planned if not item.failed
                                      for job in item.group})
@@ -350,22 +384,69 @@ class Executor:
             self._free += taken
             self._gpus_free.notify_all()
 
-    def _launch(self, nb, workdir, cwd, budget, env):
-        """Run ``nb`` with kernel_runner; return (executed notebook or None, runner log,
-        index of the code cell running at the end, whether the runner had to be killed)."""
-        src, dst, progress, job = (workdir / n for n in ('in.ipynb', 'out.ipynb', 'progress', 'job.json'))
-        nbformat.write(nb, src)
-        job.write_text(json.dumps({'src': str(src), 'dst': str(dst), 'cwd': str(cwd), 'budget': budget,
-                                   'progress': str(progress), 'kernel': KERNEL}))
+    # ---- kernels started ahead ----------------------------------------------------
+    def _take_ahead(self, parallel):
+        """A runner whose kernel was started (and imported the framework) ahead of need, if one is;
+        then start as many more as there are sections left to start, up to one per worker.
+        Not with GPUs: a kernel sees the GPUs it gets when it starts."""
         with self._lock:
             if self._stopping:
                 raise KeyboardInterrupt
-            proc = subprocess.Popen([sys.executable, '-m', 'bookbuild.kernel_runner', str(job)], env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-            self._running.add(proc)
+            self._left -= 1
+            taken = self._ahead.pop(0) if self._ahead else self._start_ahead(parallel)
+            while len(self._ahead) < min(self._left, self._workers):
+                self._ahead.append(self._start_ahead(parallel))
+            return taken
+
+    def _start_ahead(self, parallel):
+        """Start a runner in a new directory of its own; the caller holds the lock."""
+        workdir = self.run_dir / f'kernel-{next(self._slots)}'
+        workdir.mkdir(parents=True)
+        env = self._env({'PYTHONSTARTUP': str(READLOG), 'BOOKBUILD_READLOG': str(workdir / 'reads.log'),
+                         'BOOKBUILD_READROOT': str(self.root), 'BOOKBUILD_LAUNCHED': repr(time.time())})
+        if parallel:
+            env.setdefault('OMP_NUM_THREADS', '1')
+        proc = subprocess.Popen([sys.executable, '-m', 'bookbuild.kernel_runner', '--ahead', KERNEL, *self._preload],
+                                cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self._running.add(proc)
+        return proc, workdir
+
+    def _end_ahead(self):
+        """End the runners started ahead that no section needed (none, unless sections failed)."""
+        with self._lock:
+            left, self._ahead = self._ahead, []
+        for proc, workdir in left:
+            try:
+                proc.communicate(input=b'', timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+            with self._lock:
+                self._running.discard(proc)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _launch(self, nb, workdir, cwd, budget, env, proc=None):
+        """Run ``nb`` with kernel_runner (``proc``: one started ahead); return (executed notebook or
+        None, runner log, index of the code cell running at the end, whether the runner had to be killed)."""
+        src, dst, progress, job = (workdir / n for n in ('in.ipynb', 'out.ipynb', 'progress', 'job.json'))
+        nbformat.write(nb, src)
+        job.write_text(json.dumps({'src': str(src), 'dst': str(dst), 'cwd': str(cwd), 'budget': budget,
+                                   'progress': str(progress), 'kernel': KERNEL, 'launched': time.time()}))
+        with self._lock:
+            if self._stopping:
+                raise KeyboardInterrupt
+            if proc is None:
+                proc = subprocess.Popen([sys.executable, '-m', 'bookbuild.kernel_runner', str(job)], env=env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+                self._running.add(proc)
+                given = None
+            else:
+                given = f'{job}\n'.encode()
         killed = False
         try:
-            log, _ = proc.communicate(timeout=budget + STARTUP_ALLOWANCE)
+            log, _ = proc.communicate(input=given, timeout=budget + STARTUP_ALLOWANCE)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             log, _ = proc.communicate()
@@ -379,10 +460,11 @@ class Executor:
 
     def _execute(self, item, parallel):
         job = item.job
-        exec_dir = self.run_dir / item.base[:20]
+        ahead = None if self.environment.gpus else self._take_ahead(parallel)
+        exec_dir = ahead[1] if ahead else self.run_dir / item.base[:20]
         parent = Path(job.name).parent
         cwd = exec_dir / (parent if str(parent) != '.' else 'top')
-        cwd.mkdir(parents=True)
+        cwd.mkdir(parents=True, exist_ok=True)
         data = self.root / self.data_dir
         if data.is_dir():
             shutil.copytree(data, exec_dir / 'data')
@@ -404,7 +486,8 @@ class Executor:
             env['CUDA_VISIBLE_DEVICES'] = ','.join(map(str, gpus))
         start = time.time()
         try:
-            result, log, cell, killed = self._launch(nb, exec_dir, cwd, self.timeout, env)
+            result, log, cell, killed = self._launch(nb, exec_dir, cwd, self.timeout, env,
+                                                     ahead[0] if ahead else None)
         finally:
             self._release_gpus(gpus)
         seconds = time.time() - start
@@ -415,6 +498,8 @@ class Executor:
             return seconds, Problem(job.path, job.code_lines[0], f'the notebook runner failed: {log[-2000:]}')
         if result.metadata.get('kernel_retried'):
             self.log(f'  {job.name}: {result.metadata["kernel_retried"]}')
+        item.kernel_seconds = result.metadata.get('kernel_seconds', 0.0)
+        item.kernel_waited = result.metadata.get('kernel_waited', item.kernel_seconds)
         error = result.metadata.get('error')
         if error:
             return seconds, self._problem(job, error['cell'], error['ename'], error['evalue'], error['traceback'])

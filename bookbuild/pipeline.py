@@ -1,6 +1,9 @@
 """The build, stage by stage: check -> library -> execute -> render -> publish."""
 import dataclasses
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from . import config as config_mod, edition, library, tabs as tabs_mod, toc
@@ -24,6 +27,7 @@ class Build:
         self.problems = Collector(keep_going)
         self.log = log
         self.timings = {}
+        self._lock = threading.Lock()
         self.report = None
 
     def _select(self, langs):
@@ -47,9 +51,12 @@ class Build:
         return chosen
 
     def _timed(self, name, fn, *args):
+        """Run a stage; its time is summed (over the editions: with editions in parallel, the sum
+        of their times, not the wall time)."""
         start = time.time()
         result = fn(*args)
-        self.timings[name] = self.timings.get(name, 0) + time.time() - start
+        with self._lock:
+            self.timings[name] = self.timings.get(name, 0) + time.time() - start
         return result
 
     # ---- stages ------------------------------------------------------------
@@ -126,20 +133,22 @@ class Build:
 
     def render(self, html=True, pdf=True):
         """Per language: the website (with several tabs, pages that show them all) and one PDF and
-        one set of notebooks per tab."""
+        one set of notebooks per tab; the editions in parallel, up to one per core."""
         self.renderers, self.tab_renderers = {}, {}
         matter = (self.toc.front, self.toc.back)
         # The language bar links the editions the site will hold: those built now and those carried over.
         linked = [l for l in self.config.languages if l in self.langs or l in published_editions(self.config)]
-        for lang in self.langs:
+        tabbed = len(self.tabs) > 1
+
+        def one(lang):
             pages = self.pages[lang]
-            tabbed = len(self.tabs) > 1
             r = Renderer(self.config, lang, self.log, matter=matter, strict=self.strict, tabs=self.config.tabs,
                          linked=linked)
             shown = [dataclasses.replace(s, notebook=tabs_mod.merge([pages[t][i].notebook for t in self.tabs],
                                                                     self.tabs))
                      for i, s in enumerate(self.editions[lang])] if tabbed else None
-            self._timed('notebooks', r.write_notebooks, pages[self.tabs[0]], shown)
+            if self._timed('notebooks', r.write_notebooks, pages[self.tabs[0]], shown) and (html or pdf):
+                r.start_sphinx()        # its start-up overlaps the reST conversion
             self._timed('rst', r.write_rst, shown or pages[self.tabs[0]])
             if html:
                 self.log(f'html: {lang}')
@@ -155,8 +164,21 @@ class Build:
                 if pdf:
                     self.log(f'pdf: {lang}' + (f' ({t})' if tabbed else ''))
                     self._timed('pdf', tr.pdf)
-            self.renderers[lang] = r
-            self.tab_renderers[lang] = per_tab
+            r.stop_sphinx()
+            with self._lock:
+                self.renderers[lang], self.tab_renderers[lang] = r, per_tab
+        if len(self.langs) == 1:
+            return one(self.langs[0])
+        pool = ThreadPoolExecutor(max_workers=min(len(self.langs), os.cpu_count() or 1))
+        futures = [pool.submit(one, lang) for lang in self.langs]
+        try:
+            wait(futures)
+        except BaseException:       # interrupted: the build's children are ended by procs.owned
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        for f in futures:           # the first edition's problem, in the order of the languages
+            f.result()
 
     def publish(self):
         site = self._timed('publish', publish, self.config, self.renderers, self.log, self.tab_renderers)
@@ -207,6 +229,11 @@ class Build:
             lines += [f'  executed {name}: ' + '; '.join(reasons) for name, reasons in why[:20]]
             if len(why) > 20:
                 lines.append(f'  ... and {len(why) - 20} more (each is named above, with its reasons)')
+            if r.executed:
+                lines.append(f'kernel start-up: {r.kernel_seconds:.1f}s summed over the {len(r.executed)} '
+                             f'execution(s), {r.kernel_waited:.1f}s of it waited for (kernels start, and import '
+                             f'the framework, ahead while other sections run); the executions took '
+                             f'{sum(s for _, s in r.executed):.1f}s in all')
             slow = sorted(r.executed, key=lambda x: -x[1])[:5]
             if slow:
                 lines.append('slowest sections:')

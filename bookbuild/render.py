@@ -9,6 +9,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -61,6 +63,7 @@ class Renderer:
         self.latex_dir = self.work / 'latex'
         self.slides_dir = self.work / 'slides'     # slides.write_decks
         self._inputs = {}    # hash of Sphinx's inputs per output, made after write_rst
+        self._sphinx_ahead = None    # a Sphinx process started while the reST is written
 
     def _suffix(self, tab):
         """What names the files of ``tab``: nothing for the default tab (or a book without tabs)."""
@@ -86,9 +89,9 @@ class Renderer:
     # ---- rst -------------------------------------------------------------
     def write_rst(self, sections):
         """Convert the notebooks whose content, or whatever else their reST depends on, changed."""
-        from d2lbook import rst as d2lbook_rst
         self._inputs = {}
         _unwrapped_pandoc()
+        PANDOC.load(self.config.build_dir / 'pandoc.json', depends('rst'))
         stamps_path = self.rst_dir / '.stamps.json'
         stamps = json.loads(stamps_path.read_text()) if stamps_path.is_file() else {}
         settings = json.dumps([depends('rst'), self.lang, self.config.discuss_url, self.config.bibfile.is_file()])
@@ -102,12 +105,8 @@ class Renderer:
         if todo:    # forget them first: a conversion cut short must not look current later
             stamps = {k: v for k, v in stamps.items() if k in wanted and k not in {s.name for s in todo}}
             write_atomic(stamps_path, json.dumps(stamps))
-        for s in todo:
+        for s, (body, resources, lines) in zip(todo, _parallel(lambda s: self._convert(s, cells[s.name]), todo)):
             dst = self.rst_dir / f'{s.name}.rst'
-            nb = prepare(linemap.mark_cells(nbformat.read(self.page_dir / f'{s.name}.ipynb', as_version=4)))
-            key = 'output_' + Path(s.name).name + '_' + hashlib.sha1(s.name.encode()).hexdigest()[:6]
-            body, resources = d2lbook_rst.convert_notebook(nb, {'unique_key': key})
-            body, lines = linemap.unmark(body, cells[s.name])
             for fname, data in resources['outputs'].items():
                 write_if_changed(dst.parent / fname, data)
             if s.name == 'index' and self.config.bibfile.is_file():
@@ -118,6 +117,7 @@ class Renderer:
             write_if_changed(dst, body)
             linemap.save(self.map_dir / f'{s.name}.json', s.path, lines)
             stamps[s.name] = wanted[s.name]
+        PANDOC.save()
         write_atomic(stamps_path, json.dumps(stamps))
         names = set(wanted)
         if self.config.bibfile.is_file():
@@ -132,6 +132,15 @@ class Renderer:
         if self.config.bibfile.is_file():
             write_if_changed(self.rst_dir / self.config.bibfile.name, self.config.bibfile.read_bytes())
         self._write_conf()
+
+    def _convert(self, s, cells):
+        """One section's notebook to reST: (body, resources, line map)."""
+        from d2lbook import rst as d2lbook_rst
+        nb = prepare(linemap.mark_cells(nbformat.read(self.page_dir / f'{s.name}.ipynb', as_version=4)))
+        key = 'output_' + Path(s.name).name + '_' + hashlib.sha1(s.name.encode()).hexdigest()[:6]
+        body, resources = d2lbook_rst.convert_notebook(nb, {'unique_key': key})
+        body, lines = linemap.unmark(body, cells)
+        return body, resources, lines
 
     def _sync_tree(self, src, dst):
         if not src.is_dir():
@@ -188,17 +197,31 @@ class Renderer:
             write_if_changed(self.rst_dir / '_static' / name, '')
 
     # ---- sphinx ----------------------------------------------------------
+    def start_sphinx(self):
+        """Start a Sphinx process now (sphinx_runner.py), for the next ``_sphinx`` call to use."""
+        if self._sphinx_ahead is None:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOL_ROOT), os.environ.get('PYTHONPATH', '')]))
+            self._sphinx_ahead = subprocess.Popen([sys.executable, '-m', 'bookbuild.sphinx_runner'], env=env,
+                                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.PIPE, text=True)
+
+    def stop_sphinx(self):
+        """End a Sphinx process started ahead that was not needed."""
+        if self._sphinx_ahead is not None:
+            self._sphinx_ahead.communicate('')
+            self._sphinx_ahead = None
+
     def _sphinx(self, builder, out_dir):
         """Run Sphinx; return its warnings as Problems at Markdown file and line."""
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOL_ROOT), os.environ.get('PYTHONPATH', '')]))
-        cmd = [sys.executable, '-m', 'sphinx', '-b', builder, '-q', '-j', 'auto',
-               str(self.rst_dir), str(out_dir), '-c', str(self.rst_dir)]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        (self.work / f'sphinx-{builder}.log').write_text(proc.stderr, encoding='utf-8')
+        self.start_sphinx()
+        proc, self._sphinx_ahead = self._sphinx_ahead, None
+        args = ['-b', builder, '-q', '-j', 'auto', str(self.rst_dir), str(out_dir), '-c', str(self.rst_dir)]
+        _, stderr = proc.communicate(json.dumps(args) + '\n')
+        (self.work / f'sphinx-{builder}.log').write_text(stderr, encoding='utf-8')
         if proc.returncode != 0:
             raise BuildError(Problem(self.rst_dir / 'index.rst', 1,
-                                     f'Sphinx {builder} build failed:\n{proc.stderr[-3000:]}'))
-        return linemap.warnings(proc.stderr, self.rst_dir, self.map_dir, builder)
+                                     f'Sphinx {builder} build failed:\n{stderr[-3000:]}'))
+        return linemap.warnings(stderr, self.rst_dir, self.map_dir, builder)
 
     def _report(self, kind, warnings):
         """Log Sphinx's warnings of one output (also when it was not rebuilt); fail with --strict."""
@@ -284,6 +307,7 @@ class Renderer:
     def pdf(self):
         """LaTeX through Sphinx, then xelatex; the PDF is current only once it passed its checks."""
         if self.current('pdf'):
+            self.stop_sphinx()
             self.log(f'  {self.lang}: pdf unchanged')
             self._report('PDF', self._saved_warnings('pdf'))
             return
@@ -361,22 +385,79 @@ def discussion_qr(url, label):
 REFERENCES_TOC = '\n\n.. toctree::\n   :hidden:\n\n   references\n'
 
 
+def _parallel(fn, items):
+    """``fn`` of each item, in order, up to one thread per core (the work waits mostly on pandoc)."""
+    if len(items) < 2:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=min(len(items), os.cpu_count() or 1)) as pool:
+        return list(pool.map(fn, items))
+
+
+class PandocMemo:
+    """pandoc's conversions of Markdown cells, kept between builds in ``_build/pandoc.json``.
+
+    A conversion depends only on its input, its arguments and pandoc's version (in ``salt``):
+    after an edit only the cells that changed start pandoc (each start costs tens of ms)."""
+
+    LIMIT = 50_000      # entries; beyond it the memo starts afresh
+
+    def __init__(self):
+        self.path, self.salt, self.data, self.dirty = None, '', {}, False
+        self.lock = threading.Lock()
+
+    def load(self, path, salt):
+        with self.lock:
+            if (path, salt) == (self.path, self.salt):
+                return
+            try:
+                data = json.loads(Path(path).read_text(encoding='utf-8'))
+            except (OSError, ValueError):
+                data = {}
+            self.path, self.salt, self.data, self.dirty = path, salt, data if isinstance(data, dict) else {}, False
+
+    def get(self, key, convert):
+        k = hashlib.sha256(json.dumps([self.salt, key]).encode()).hexdigest()
+        with self.lock:
+            hit = self.data.get(k)
+        if hit is None:
+            hit = convert()
+            with self.lock:
+                if len(self.data) >= self.LIMIT:
+                    self.data = {}
+                self.data[k], self.dirty = hit, True
+        return hit
+
+    def save(self):
+        with self.lock:
+            if self.path and self.dirty:
+                write_atomic(self.path, json.dumps(self.data))
+                self.dirty = False
+
+
+PANDOC = PandocMemo()
+
+
 def _unwrapped_pandoc():
-    """Make nbconvert call pandoc without line wrapping.
+    """Make nbconvert call pandoc without line wrapping, through ``PANDOC``.
 
     At pandoc's default 72 columns, Markdown tables become reST grid tables whose
     cells are wrapped mid-word, which breaks inline roles such as :math: (and CJK
     text, counted double-width, wraps the most).
     """
     import nbconvert.filters.pandoc as nb_pandoc
-    if getattr(nb_pandoc.pandoc, 'unwrapped', False):
-        return
-    original = nb_pandoc.pandoc
+    with PANDOC.lock:
+        if not getattr(nb_pandoc.pandoc, 'unwrapped', False):
+            nb_pandoc.pandoc = _through_memo(nb_pandoc.pandoc)
+
+
+def _through_memo(original):
 
     def pandoc(source, fmt, to, extra_args=None, **kwargs):
-        return original(source, fmt, to, extra_args=list(extra_args or []) + ['--columns=10000'], **kwargs)
+        args = list(extra_args or []) + ['--columns=10000']
+        return PANDOC.get([source, fmt, to, args, sorted(kwargs.items())],
+                          lambda: original(source, fmt, to, extra_args=args, **kwargs))
     pandoc.unwrapped = True
-    nb_pandoc.pandoc = pandoc
+    return pandoc
 
 
 CHAPTER = re.compile(r'^\\chapter\{(?P<title>.*)\}(?P<rest>.*)$')

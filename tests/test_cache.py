@@ -1,5 +1,6 @@
 """The execution cache on a book of five code sections run in parallel (real kernels):
 what invalidates an entry, what does not, and how the build says why."""
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,9 @@ def edit(path, old, new):
 def test_sections_run_in_parallel_each_in_its_own_directory(warm_book):
     root, result = warm_book
     assert 'executing 5 notebook(s) with 4 worker(s)' in result.stdout
+    # kernels started ahead of need are reported apart from the sections' own time
+    assert re.search(r'kernel start-up: [\d.]+s summed over the 5 execution\(s\), [\d.]+s of it waited for',
+                     result.stdout), result.stdout
     found = outputs(root)
     assert sorted(found) == SECTIONS
     for name, cells in found.items():
@@ -215,3 +219,23 @@ def test_missing_entry_after_execution_is_an_error(tmp_path):
     (problem,) = fill([ran], Cache(tmp_path / 'cache'))
     assert str(problem).startswith(f'{tmp_path}/y.md:7: the outputs of this section are not in the cache after it ran')
     assert not nb.cells[0].outputs
+
+
+def test_kernels_started_ahead_leave_the_section_a_fresh_namespace(book):
+    """Kernels start, and import the framework, before their section is known; a section still
+    finds nothing it did not define itself, and runs in its own directory."""
+    chapter = book / 'chapters/en/chapter_a'
+    edit(chapter / 'index.md', 'gpus\n', 'gpus\nframework\nbare\n')
+    (chapter / 'framework.md').write_text('# Framework\n\n```{.python .input}\nimport mxnet\n'
+                                          'print(mxnet.__name__)\n```\n', encoding='utf-8')
+    (chapter / 'bare.md').write_text('# Bare\n\n```{.python .input}\nimport os\n'
+                                     'print(sorted(n for n in dir() if not n.startswith("_")))\n'
+                                     'print(os.path.basename(os.getcwd()))\n```\n', encoding='utf-8')
+    result = run_build(book, 'execute')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(executed(result)) == ['bare', 'framework']
+    found = outputs(book)
+    assert found['framework'] == ['mxnet\n']
+    names, cwd = found['bare'][0].splitlines()
+    assert 'mxnet' not in names and 'ahead' not in names, names
+    assert cwd == 'chapter_a'
