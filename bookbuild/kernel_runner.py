@@ -154,7 +154,7 @@ def main(job_path, client=None):
             index += 1
     except CellExecutionError as e:
         error = {'ename': e.ename, 'evalue': e.evalue, 'traceback': e.traceback}
-    except CellTimeoutError as e:
+    except CellTimeoutError:
         error = {'ename': 'Timeout', 'evalue': f'the section ran out of its {budget:g} s budget during this cell',
                  'traceback': ''}
     except DeadKernelError as e:

@@ -4,7 +4,6 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 
 from . import config as config_mod, edition, library, tabs as tabs_mod, toc
 from .errors import BuildError, Collector, Problem

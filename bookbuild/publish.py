@@ -60,7 +60,7 @@ def _why_not(renderer, kind, lang):
     if renderer is None:
         return f'{lang} was not built this time'
     if not renderer.output(kind).is_file():
-        return f'it was never built'
+        return 'it was never built'
     return f'the one in {renderer.output(kind).parent} is not current: not built from these sources, or it failed its checks'
 
 
