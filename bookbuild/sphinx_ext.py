@@ -231,4 +231,5 @@ def setup(app):
     app.connect('html-page-context', on_page_context)
     app.connect('html-page-context', hide_empty_outline, priority=600)    # after Furo's own
     app.add_css_file('book.css')
+    app.add_js_file('copybutton-l10n.js', priority=600)     # after sphinx-copybutton's script
     return {'parallel_read_safe': True, 'parallel_write_safe': True}

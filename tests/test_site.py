@@ -213,6 +213,16 @@ def test_copy_button_copies_code_without_prompts_or_outputs(server, browser):
     close(page)
 
 
+@pytest.mark.parametrize('lang, tooltip', [('en', 'Copy'), ('ja', 'コピー'), ('zh', '复制'), ('ko', '복사')])
+def test_copy_button_speaks_the_language_of_the_edition(server, browser, lang, tooltip):
+    _, base = server
+    page = open_page(browser, base)
+    page.goto(f'{base}/{lang}/{SECTION}', wait_until='networkidle')
+    assert page.locator('button.copybtn').first.get_attribute('data-tooltip') == tooltip
+    assert not page.problems, page.problems
+    close(page)
+
+
 def test_theme_speaks_the_edition_language(server, browser):
     _, base = server
     page = open_page(browser, base)
