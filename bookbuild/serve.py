@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import config as config_mod, procs
+from . import config as config_mod, procs, uptodate
 from .buildlock import exclusive
 from .errors import BuildError
 from .languages import SOURCE
@@ -163,23 +163,16 @@ def watched(root, langs):
     return chapters + [root / 'img', root / 'config.ini', root / 'translations.lock'] + extra
 
 
+def _hidden_or_backup(name):
+    return name.startswith(('.', '#')) or name.endswith('~')
+
+
 def snapshot(paths):
-    """``{file: (mtime, size)}`` under ``paths``, leaving out hidden files and editor backups."""
-    def skip(name):
-        return name.startswith(('.', '#')) or name.endswith('~')
-    stats = {}
+    """``{file: (size, mtime, inode)}`` under ``paths``, leaving out hidden files and editor backups."""
+    entries = []
     for top in paths:
-        for folder, dirs, files in os.walk(top) if top.is_dir() else [(top.parent, [], [top.name])]:
-            dirs[:] = [d for d in dirs if not skip(d)]
-            for name in files:
-                path = os.path.join(folder, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                if not skip(name):
-                    stats[path] = (st.st_mtime_ns, st.st_size)
-    return stats
+        uptodate.walk(top, entries, skip=_hidden_or_backup)
+    return {path: stat for path, *stat in entries if stat != [None]}
 
 
 def changed_files(before, after, root):

@@ -23,8 +23,13 @@ PROGRAMS = ('pandoc', 'xelatex', 'latexmk', 'rsvg-convert', 'nvidia-smi')
 KERNEL_DIRS = ('share/jupyter/kernels',)
 
 
-def _walk(top, out, skip=SKIP):
-    """(path, size, mtime, inode) of every file under ``top`` (a file, a directory or nothing)."""
+def _skipped(name):
+    return name in SKIP
+
+
+def walk(top, out, skip=_skipped):
+    """(path, size, mtime, inode) of every file under ``top`` (a file, a directory or nothing),
+    leaving out the entries whose name ``skip`` accepts; (path, None) for what cannot be read."""
     try:
         entries = sorted(os.scandir(top), key=lambda e: e.name)
     except NotADirectoryError:
@@ -38,11 +43,11 @@ def _walk(top, out, skip=SKIP):
         out.append((str(top), None))
         return
     for e in entries:
-        if e.name in skip:
+        if skip(e.name):
             continue
         try:
             if e.is_dir():
-                _walk(e.path, out, skip)
+                walk(e.path, out, skip)
             else:
                 st = e.stat()
                 out.append((e.path, st.st_size, st.st_mtime_ns, st.st_ino))
@@ -58,7 +63,7 @@ def _packages(directory, out):
         if e.name.endswith(('.dist-info', '.egg-info')):
             for meta in ('METADATA', 'PKG-INFO'):
                 if os.path.exists(os.path.join(e.path, meta)):
-                    _walk(os.path.join(e.path, meta), out)
+                    walk(os.path.join(e.path, meta), out)
 
 
 def tools():
@@ -74,7 +79,7 @@ def tools():
     kernel_dirs += [os.path.join(p, 'kernels') for p in os.environ.get('JUPYTER_PATH', '').split(os.pathsep) if p]
     kernel_dirs.append(os.path.expanduser('~/.local/share/jupyter/kernels'))
     for d in kernel_dirs:
-        _walk(d, out)
+        walk(d, out)
         for spec in glob.glob(os.path.join(d, '*', 'kernel.json')):     # a kernel in another environment
             try:
                 python = json.loads(Path(spec).read_text())['argv'][0]
@@ -100,18 +105,18 @@ def tools():
 def inputs(config):
     """Everything a build of ``config``'s book could read: the tree, the theme, our code, the tools."""
     out = []
-    _walk(config.root, out)
+    walk(config.root, out)
     if not str(config.static_dir).startswith(str(config.root) + os.sep):
-        _walk(config.static_dir, out)
+        walk(config.static_dir, out)
     if not str(TOOL).startswith(str(config.root) + os.sep):
-        _walk(TOOL, out)
+        walk(TOOL, out)
     return out + tools()
 
 
 def outputs(config):
     out = []
     for name in ('site', 'colab'):
-        _walk(config.build_dir / name, out, skip=set())
+        walk(config.build_dir / name, out, skip=lambda name: False)
     if (config.build_dir / 'site').is_symlink():
         out.append(('site ->', os.readlink(config.build_dir / 'site')))
     return out
